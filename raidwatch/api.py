@@ -1,0 +1,11 @@
+"""The versioned JSON API: /api/v1/…"""
+
+from __future__ import annotations
+
+from raidwatch.incidents.api import router as incidents_router
+from raidwatch.intake.api import router as intake_router
+from raidwatch.lib.api import build_api
+
+api = build_api()
+api.add_router("", intake_router)
+api.add_router("", incidents_router)

@@ -1,0 +1,112 @@
+"""Taking in a report: store it sealed and attach it to an incident."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from raidwatch.incidents import clustering
+from raidwatch.incidents.events import append_incident_event
+from raidwatch.incidents.models import OPEN_STATUSES, Incident
+from raidwatch.intake.models import Report
+from raidwatch.intake.validation import ValidReport
+from raidwatch.lib import crypto, geo
+
+
+@dataclass(frozen=True)
+class Submitted:
+    report: Report
+    incident: Incident
+    # False when a resend with a known client_id returned the first result.
+    created: bool
+
+
+def _find_incident(valid: ValidReport) -> Incident | None:
+    """The open incident this report joins, preferring its own cell, then the latest."""
+    if valid.kind not in clustering.CLUSTERING_KINDS:
+        return None
+    window = clustering.CLUSTER_WINDOW
+    candidates = Incident.objects.filter(
+        status__in=OPEN_STATUSES,
+        cell__in=geo.neighbouring_cells(valid.location.cell),
+        kind__in=clustering.CLUSTERING_KINDS,
+        last_report_at__range=(valid.observed_at - window, valid.observed_at + window),
+    ).order_by("-last_report_at")[:20]
+    joinable = [
+        incident
+        for incident in candidates
+        if clustering.can_join(
+            incident_kind=incident.kind,
+            incident_cell=incident.cell,
+            incident_last_report_at=incident.last_report_at,
+            report_kind=valid.kind,
+            report_cell=valid.location.cell,
+            report_observed_at=valid.observed_at,
+        )
+    ]
+    same_cell = [incident for incident in joinable if incident.cell == valid.location.cell]
+    return (same_cell or joinable or [None])[0]
+
+
+def submit_report(valid: ValidReport, *, source: str, reporter_key: str) -> Submitted:
+    """Store a checked report and attach it to an open incident nearby, or open one."""
+    if valid.client_id is not None:
+        existing = Report.objects.select_related("incident").filter(client_id=valid.client_id).first()
+        if existing is not None:
+            return Submitted(existing, existing.incident, created=False)
+    now = timezone.now()
+    location = valid.location
+    try:
+        with transaction.atomic():
+            incident = _find_incident(valid)
+            if incident is None:
+                incident = Incident.objects.create(
+                    kind=valid.kind,
+                    cell=location.cell,
+                    opened_at=valid.observed_at,
+                    updated_at=now,
+                    last_report_at=valid.observed_at,
+                )
+                event_type = "incident.opened"
+            else:
+                event_type = "incident.report_added"
+            report = Report.objects.create(
+                incident=incident,
+                kind=valid.kind,
+                cell=location.cell,
+                location_sealed=crypto.seal_location(location.lat, location.lon) if location.precise else None,
+                location_expires_at=crypto.location_expires_at() if location.precise else None,
+                place_label=location.place_label,
+                observed_at=valid.observed_at,
+                received_at=now,
+                description=valid.description,
+                language=valid.language,
+                source=source,
+                client_id=valid.client_id,
+                reporter_key=reporter_key,
+            )
+            _recount(incident, valid, now)
+            append_incident_event(incident, event_type)
+    except IntegrityError:
+        # Two resends with the same client_id raced; the other one won.
+        existing = Report.objects.select_related("incident").filter(client_id=valid.client_id).first()
+        if existing is None:
+            raise
+        return Submitted(existing, existing.incident, created=False)
+    return Submitted(report, incident, created=True)
+
+
+def _recount(incident: Incident, valid: ValidReport, now: datetime) -> None:
+    counts = Report.objects.filter(incident=incident)
+    incident.report_count = counts.count()
+    incident.corroborations = counts.values("reporter_key").distinct().count()
+    incident.confidence = clustering.confidence(incident.corroborations)
+    incident.kind = clustering.merged_kind(incident.kind, valid.kind)
+    incident.last_report_at = max(incident.last_report_at, valid.observed_at)
+    incident.updated_at = now
+    incident.save(
+        update_fields=["report_count", "corroborations", "confidence", "kind", "last_report_at", "updated_at"]
+    )

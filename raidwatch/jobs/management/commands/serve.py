@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from raidwatch.jobs.worker import BackgroundWorker
+
+
+class Command(BaseCommand):
+    help = "Migrate, then serve the web app (uvicorn, no access log) with the background worker inside."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not run background work in this process (run `raidwatch worker` elsewhere).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        import uvicorn
+
+        call_command("migrate", interactive=False, verbosity=0)
+        worker = None
+        if settings.RAIDWATCH_EMBEDDED_WORKER and not options["no_worker"]:
+            worker = BackgroundWorker()
+            worker.start()
+            self.stdout.write("Background worker running inside this process.")
+        self.stdout.write(f"Serving raidwatch at http://{options['host']}:{options['port']}/")
+        try:
+            # access_log=False: uvicorn's access log would write every client's IP address (R1).
+            uvicorn.run(
+                "raidwatch.asgi:application",
+                host=options["host"],
+                port=options["port"],
+                access_log=False,
+                log_level="warning",
+                server_header=False,
+                lifespan="off",
+            )
+        finally:
+            if worker is not None:
+                worker.stop()

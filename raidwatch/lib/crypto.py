@@ -1,0 +1,147 @@
+"""Sealing precise locations under expiring keys, and pseudonymous reporter keys.
+
+Precise points are encrypted with AES-256-GCM under an hourly key kept as a file
+in the data dir, never in the database. A key is destroyed once its hour is
+older than the retention period, which makes every point sealed under it
+unrecoverable, wherever copies of the database went (SECURITY.md R3).
+
+Reporter keys are an HMAC, under a daily key that is destroyed the next day, of
+a token the client holds or of its network prefix. The same source on the same
+day gets the same key, so corroborations can be counted; nobody can get from
+the key back to an address, and after the day ends not even the server can
+link it to tomorrow's key (R2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import os
+import struct
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+from raidwatch.lib.keys import read_or_create_key
+
+_SEAL_VERSION = 1
+_HEADER = struct.Struct(">BI")  # version, key period (hours since the epoch)
+_NONCE_BYTES = 12
+_lock = threading.Lock()
+_current: dict[str, tuple[int, bytes]] = {}
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _location_dir() -> Path:
+    return Path(settings.KEY_DIR) / "location"
+
+
+def _reporter_dir() -> Path:
+    return Path(settings.KEY_DIR) / "reporter"
+
+
+def _hour_period(now: datetime) -> int:
+    return int(now.timestamp() // 3600)
+
+
+def _day_period(now: datetime) -> int:
+    return int(now.timestamp() // 86400)
+
+
+def _period_key(kind: str, directory: Path, period: int) -> bytes:
+    # Cached per process for the current period only: sealing is on the ingest
+    # hot path, and old periods must always be read from disk so a destroyed
+    # key is really gone for every process.
+    with _lock:
+        cached = _current.get(kind)
+        if cached and cached[0] == period:
+            return cached[1]
+        key = read_or_create_key(directory / f"{period}.key")
+        _current[kind] = (period, key)
+        return key
+
+
+def seal_location(lat: float, lon: float, now: datetime | None = None) -> bytes:
+    period = _hour_period(_now(now))
+    key = _period_key("location", _location_dir(), period)
+    header = _HEADER.pack(_SEAL_VERSION, period)
+    nonce = os.urandom(_NONCE_BYTES)
+    plaintext = struct.pack(">dd", lat, lon)
+    return header + nonce + AESGCM(key).encrypt(nonce, plaintext, header)
+
+
+def location_expires_at(now: datetime | None = None) -> datetime:
+    """When a point sealed now stops being recoverable (its key's destruction)."""
+    period_start = datetime.fromtimestamp(_hour_period(_now(now)) * 3600, UTC)
+    return period_start + timedelta(hours=settings.RAIDWATCH_LOCATION_RETENTION_HOURS)
+
+
+def open_location(blob: bytes) -> tuple[float, float] | None:
+    """The sealed point, or None once its key has been destroyed."""
+    header, nonce, ciphertext = blob[: _HEADER.size], blob[_HEADER.size : _HEADER.size + 12], blob[_HEADER.size + 12 :]
+    version, period = _HEADER.unpack(header)
+    if version != _SEAL_VERSION:
+        raise ValueError(f"unknown seal version {version}")
+    path = _location_dir() / f"{period}.key"
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        return None
+    lat, lon = struct.unpack(">dd", AESGCM(key).decrypt(nonce, ciphertext, header))
+    return lat, lon
+
+
+def _destroy(directory: Path, keep_from: int) -> int:
+    destroyed = 0
+    if not directory.exists():
+        return 0
+    for path in directory.glob("*.key"):
+        try:
+            period = int(path.stem)
+        except ValueError:
+            continue
+        if period < keep_from:
+            # Overwrite before unlinking: on most file systems this keeps the
+            # old bytes out of the freed blocks; the privacy issue adds more.
+            size = path.stat().st_size
+            with path.open("r+b") as handle:
+                handle.write(os.urandom(size))
+                handle.flush()
+                os.fsync(handle.fileno())
+            path.unlink()
+            destroyed += 1
+    with _lock:
+        _current.clear()
+    return destroyed
+
+
+def destroy_expired_keys(now: datetime | None = None) -> int:
+    """Destroy location keys past retention and reporter keys from before today."""
+    current = _now(now)
+    retention = timedelta(hours=settings.RAIDWATCH_LOCATION_RETENTION_HOURS)
+    oldest_location_period = _hour_period(current - retention) + 1
+    return _destroy(_location_dir(), oldest_location_period) + _destroy(_reporter_dir(), _day_period(current))
+
+
+def network_prefix(address: str) -> str:
+    """The /24 (IPv4) or /48 (IPv6) network of an address: a whole carrier range, never a person."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def reporter_key(client_token: str | None, client_address: str | None, now: datetime | None = None) -> str:
+    """Pseudonymous key of a report's source for today; never derived from a whole address."""
+    material = "token:" + client_token if client_token else "net:" + network_prefix(client_address or "")
+    key = _period_key("reporter", _reporter_dir(), _day_period(_now(now)))
+    return hmac.new(key, material.encode("utf-8"), hashlib.sha256).hexdigest()[:32]

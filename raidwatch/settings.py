@@ -1,0 +1,205 @@
+"""The one settings module, configured from the environment (see README.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from raidwatch.lib.env import env_bool, env_choice, env_int, env_str
+from raidwatch.lib.keys import key_dir, read_or_create_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+RAIDWATCH_ENV = env_choice("RAIDWATCH_ENV", "embedded", ("embedded", "production"))
+PRODUCTION = RAIDWATCH_ENV == "production"
+DATA_DIR = Path(env_str("RAIDWATCH_DATA_DIR", "var") or "var").resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+KEY_DIR = key_dir(DATA_DIR)
+
+DEBUG = env_bool("RAIDWATCH_DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("RAIDWATCH_DEBUG cannot be on when RAIDWATCH_ENV=production.")
+
+_secret = env_str("RAIDWATCH_SECRET_KEY")
+if _secret is None:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "RAIDWATCH_SECRET_KEY (or RAIDWATCH_SECRET_KEY_FILE) must be set when RAIDWATCH_ENV=production."
+        )
+    # Embedded mode: generated once into the data dir so `make run` needs no setup.
+    _secret = read_or_create_key(KEY_DIR / "secret_key", 50).hex()
+elif len(_secret) < 50:
+    raise ImproperlyConfigured("RAIDWATCH_SECRET_KEY must be at least 50 characters long.")
+SECRET_KEY = _secret
+
+_hosts = env_str("RAIDWATCH_ALLOWED_HOSTS")
+if _hosts is None and PRODUCTION:
+    raise ImproperlyConfigured("RAIDWATCH_ALLOWED_HOSTS must be set when RAIDWATCH_ENV=production.")
+ALLOWED_HOSTS = [h.strip() for h in (_hosts or "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+RAIDWATCH_BASE_URL = env_str("RAIDWATCH_BASE_URL", "http://127.0.0.1:8000")
+
+RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS = env_bool("RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS", False)
+if PRODUCTION and RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS:
+    raise ImproperlyConfigured("RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS is for tests and demos; it is refused in production.")
+
+# Public outputs never show a finer H3 cell than this (SECURITY.md R4); 8 is about 0.7 km².
+RAIDWATCH_PUBLIC_RESOLUTION = env_int("RAIDWATCH_PUBLIC_RESOLUTION", 8, minimum=0, maximum=8)
+# Precise report locations become unrecoverable after this many hours (R3).
+RAIDWATCH_LOCATION_RETENTION_HOURS = env_int("RAIDWATCH_LOCATION_RETENTION_HOURS", 24, minimum=1, maximum=24 * 7)
+# An unverified incident with no new report for this long expires.
+RAIDWATCH_UNVERIFIED_EXPIRY_MINUTES = env_int("RAIDWATCH_UNVERIFIED_EXPIRY_MINUTES", 180, minimum=10)
+RAIDWATCH_REPORT_ALLOWANCE = env_int("RAIDWATCH_REPORT_ALLOWANCE", 5, minimum=1)
+RAIDWATCH_EMBEDDED_WORKER = env_bool("RAIDWATCH_EMBEDDED_WORKER", True)
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "raidwatch.accounts",
+    "raidwatch.jobs",
+    "raidwatch.intake",
+    "raidwatch.incidents",
+    "raidwatch.public",
+]
+
+MIDDLEWARE = [
+    "raidwatch.lib.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "raidwatch.urls"
+ASGI_APPLICATION = "raidwatch.asgi.application"
+AUTH_USER_MODEL = "accounts.Volunteer"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite by default: WAL so readers never wait for the writer, IMMEDIATE so a
+# write transaction takes the lock up front instead of failing half-way with
+# "database is locked", secure_delete so deleted rows are overwritten in the file.
+_database_url = env_str("DATABASE_URL")
+if _database_url:
+    try:
+        DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL this project understands: {exc}") from exc
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "raidwatch.sqlite3",
+            # Tests use a real file too, so WAL and locking behave as in production.
+            "TEST": {"NAME": DATA_DIR / "test-raidwatch.sqlite3"},
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA secure_delete=ON;"
+                    "PRAGMA foreign_keys=ON;"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# One background mechanism: Django's tasks API on a durable database backend.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+# The Languages issue adds the other sixteen; pages already live under /<lang>/.
+LANGUAGES = [("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env_str("RAIDWATCH_TIME_ZONE", "Europe/London") or "Europe/London"
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+
+# The contract's body limit: 64 KB for anything posted.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+RAIDWATCH_MAX_BODY_BYTES = 64 * 1024
+
+# Headers every response carries (SECURITY.md R13).
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'nonce'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 30 * 60
+
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("RAIDWATCH_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("RAIDWATCH_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("RAIDWATCH_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = [RAIDWATCH_BASE_URL or ""]
+
+# Logs never carry client addresses: no access log, and Django's request logger
+# (which would print the path of a failing request, never the client) stays at WARNING.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "ERROR"},
+        "django_tasks_db": {"level": "WARNING"},
+        "django.tasks": {"level": "WARNING"},
+    },
+}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +11,20 @@ import pytest
 
 REQUIRE_ALL = os.environ.get("RAIDWATCH_REQUIRE_ALL") == "1"
 
+# Browser fixtures (Playwright on Debian's Chromium) live in a plugin module.
+pytest_plugins = ["raidwatch.testing.browser"]
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[Any]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     # In CI every tool a test needs must be present: a skip is a failure there.
     if REQUIRE_ALL and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped, but RAIDWATCH_REQUIRE_ALL=1 forbids skips: {report.longrepr}"
+    return report
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -43,12 +44,16 @@ RAIDWATCH_BASE_URL = env_str("RAIDWATCH_BASE_URL", "http://127.0.0.1:8000")
 
 RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS = env_bool("RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS", False)
 if PRODUCTION and RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS:
-    raise ImproperlyConfigured("RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS is for tests and demos; it is refused in production.")
+    raise ImproperlyConfigured(
+        "RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS is for tests and demos; it is refused in production."
+    )
 
 # Public outputs never show a finer H3 cell than this (SECURITY.md R4); 8 is about 0.7 km².
 RAIDWATCH_PUBLIC_RESOLUTION = env_int("RAIDWATCH_PUBLIC_RESOLUTION", 8, minimum=0, maximum=8)
 # Precise report locations become unrecoverable after this many hours (R3).
-RAIDWATCH_LOCATION_RETENTION_HOURS = env_int("RAIDWATCH_LOCATION_RETENTION_HOURS", 24, minimum=1, maximum=24 * 7)
+RAIDWATCH_LOCATION_RETENTION_HOURS = env_int(
+    "RAIDWATCH_LOCATION_RETENTION_HOURS", 24, minimum=1, maximum=24 * 7
+)
 # An unverified incident with no new report for this long expires.
 RAIDWATCH_UNVERIFIED_EXPIRY_MINUTES = env_int("RAIDWATCH_UNVERIFIED_EXPIRY_MINUTES", 180, minimum=10)
 RAIDWATCH_REPORT_ALLOWANCE = env_int("RAIDWATCH_REPORT_ALLOWANCE", 5, minimum=1)
@@ -108,16 +113,21 @@ TEMPLATES = [
 _database_url = env_str("DATABASE_URL")
 if _database_url:
     try:
-        DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+        DATABASES = {
+            "default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)
+        }
     except ValueError as exc:
-        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL this project understands: {exc}") from exc
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a database URL this project understands: {exc}"
+        ) from exc
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "raidwatch.sqlite3",
-            # Tests use a real file too, so WAL and locking behave as in production.
-            "TEST": {"NAME": DATA_DIR / "test-raidwatch.sqlite3"},
+            "NAME": str(DATA_DIR / "raidwatch.sqlite3"),
+            # Tests use a real file too, so WAL and locking behave as in production;
+            # one per process, so test runs side by side never share a database.
+            "TEST": {"NAME": str(DATA_DIR / f"test-raidwatch-{os.getpid()}.sqlite3")},
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,

@@ -1,4 +1,4 @@
-"""Who may do what: the declared role × action table (SECURITY.md R10)."""
+"""Who may do what: the declared role by action table (SECURITY.md R10)."""
 
 from __future__ import annotations
 

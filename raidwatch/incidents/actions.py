@@ -48,7 +48,9 @@ def _transition(
     reason: str | None = None,
 ) -> Incident:
     if not may(by, f"incident.{action}"):
-        raise NotAllowed(_("%(who)s may not %(action)s incidents.") % {"who": by or _("Nobody"), "action": action})
+        raise NotAllowed(
+            _("%(who)s may not %(action)s incidents.") % {"who": by or _("Nobody"), "action": action}
+        )
     assert by is not None  # noqa: S101 - may() refuses None
     now = timezone.now()
     changes: dict[str, object] = {"status": to_status, "updated_at": now}
@@ -82,7 +84,12 @@ def _transition(
 def confirm(incident_id: int, by: Volunteer | None, place: str | None = None) -> Incident:
     """Unverified → confirmed: the incident becomes public (the Alerts issue sends alerts here)."""
     return _transition(
-        incident_id, by, action="confirm", from_statuses=(Status.UNVERIFIED,), to_status=Status.CONFIRMED, place=place
+        incident_id,
+        by,
+        action="confirm",
+        from_statuses=(Status.UNVERIFIED,),
+        to_status=Status.CONFIRMED,
+        place=place,
     )
 
 
@@ -100,7 +107,9 @@ def false_alarm(incident_id: int, by: Volunteer | None, reason: str | None = Non
 
 def end(incident_id: int, by: Volunteer | None) -> Incident:
     """Confirmed → ended: the all clear."""
-    return _transition(incident_id, by, action="end", from_statuses=(Status.CONFIRMED,), to_status=Status.ENDED)
+    return _transition(
+        incident_id, by, action="end", from_statuses=(Status.CONFIRMED,), to_status=Status.ENDED
+    )
 
 
 def retract(incident_id: int, by: Volunteer | None, reason: str | None = None) -> Incident:
@@ -119,9 +128,9 @@ def expire_stale_incidents() -> int:
     """Unverified incidents with no report for a while expire; returns how many."""
     cutoff = timezone.now() - timedelta(minutes=settings.RAIDWATCH_UNVERIFIED_EXPIRY_MINUTES)
     expired = 0
-    for incident_id in Incident.objects.filter(status=Status.UNVERIFIED, last_report_at__lt=cutoff).values_list(
-        "pk", flat=True
-    ):
+    for incident_id in Incident.objects.filter(
+        status=Status.UNVERIFIED, last_report_at__lt=cutoff
+    ).values_list("pk", flat=True):
         with transaction.atomic():
             if not Incident.objects.filter(
                 pk=incident_id, status=Status.UNVERIFIED, last_report_at__lt=cutoff

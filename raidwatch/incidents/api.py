@@ -53,7 +53,9 @@ def list_incidents(request: HttpRequest, filters: Query[ListFilters]) -> dict[st
     next_url = None
     if len(page) > limit:
         page = page[:limit]
-        next_url = request.build_absolute_uri(f"{reverse('api-v1:list_incidents')}?before={page[-1].pk}&limit={limit}")
+        next_url = request.build_absolute_uri(
+            f"{reverse('api-v1:list_incidents')}?before={page[-1].pk}&limit={limit}"
+        )
     return {"items": [incident.public_dict() for incident in page], "next": next_url}
 
 

@@ -48,7 +48,9 @@ def _find_incident(valid: ValidReport) -> Incident | None:
         )
     ]
     same_cell = [incident for incident in joinable if incident.cell == valid.location.cell]
-    return (same_cell or joinable or [None])[0]
+    if same_cell or joinable:
+        return (same_cell or joinable)[0]
+    return None
 
 
 def submit_report(valid: ValidReport, *, source: str, reporter_key: str) -> Submitted:
@@ -77,7 +79,9 @@ def submit_report(valid: ValidReport, *, source: str, reporter_key: str) -> Subm
                 incident=incident,
                 kind=valid.kind,
                 cell=location.cell,
-                location_sealed=crypto.seal_location(location.lat, location.lon) if location.precise else None,
+                location_sealed=crypto.seal_location(location.lat, location.lon)
+                if location.precise
+                else None,
                 location_expires_at=crypto.location_expires_at() if location.precise else None,
                 place_label=location.place_label,
                 observed_at=valid.observed_at,

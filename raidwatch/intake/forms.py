@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy as _
 from raidwatch.incidents.models import Kind
 from raidwatch.intake import validation
 
-
 WHEN_CHOICES = [
     ("0", _("Just now")),
     ("10", _("About 10 minutes ago")),

@@ -73,7 +73,9 @@ def _coordinate(field: str, value: object) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise ReportInvalid(field, "invalid_coordinate", _("%(field)s must be a number.") % {"field": field}) from None
+        raise ReportInvalid(
+            field, "invalid_coordinate", _("%(field)s must be a number.") % {"field": field}
+        ) from None
     return number
 
 
@@ -99,7 +101,9 @@ def clean_location(lat: object, lon: object, place: object) -> Location:
         found = geo.resolve_place(place)
     except geo.UnknownPlace as exc:
         raise ReportInvalid("place", "unknown_place", exc.message) from None
-    return Location(geo.point_to_cell(found.lat, found.lon), found.lat, found.lon, precise=False, place_label=found.label)
+    return Location(
+        geo.point_to_cell(found.lat, found.lon), found.lat, found.lon, precise=False, place_label=found.label
+    )
 
 
 def clean_observed_at(value: object, now: datetime | None = None) -> datetime:
@@ -124,7 +128,9 @@ def clean_observed_at(value: object, now: datetime | None = None) -> datetime:
     if moment > now + FUTURE_TOLERANCE:
         raise ReportInvalid("observed_at", "time_in_future", _("That time is in the future."))
     if moment < now - MAX_AGE:
-        raise ReportInvalid("observed_at", "time_too_old", _("Only report what you saw in the last 24 hours."))
+        raise ReportInvalid(
+            "observed_at", "time_too_old", _("Only report what you saw in the last 24 hours.")
+        )
     return moment
 
 
@@ -151,13 +157,16 @@ def clean_description(value: object) -> str:
     cleaned = " ".join("".join(kept).split())
     if not cleaned or not any(ch.isprintable() and not ch.isspace() for ch in cleaned):
         raise ReportInvalid(
-            "description", "empty_description", _("The description has nothing readable left; write a few words.")
+            "description",
+            "empty_description",
+            _("The description has nothing readable left; write a few words."),
         )
     if len(cleaned) > MAX_DESCRIPTION:
         raise ReportInvalid(
             "description",
             "description_too_long",
-            _("Keep the description to %(max)d characters (it has %(n)d).") % {"max": MAX_DESCRIPTION, "n": len(cleaned)},
+            _("Keep the description to %(max)d characters (it has %(n)d).")
+            % {"max": MAX_DESCRIPTION, "n": len(cleaned)},
         )
     return cleaned
 
@@ -177,7 +186,9 @@ def clean_language(value: object, default: str) -> str:
         return default
     if not isinstance(value, str) or value.lower() not in codes:
         raise ReportInvalid(
-            "language", "unknown_language", _("Language must be one of: %(codes)s.") % {"codes": ", ".join(sorted(codes))}
+            "language",
+            "unknown_language",
+            _("Language must be one of: %(codes)s.") % {"codes": ", ".join(sorted(codes))},
         )
     return value.lower()
 

@@ -18,7 +18,9 @@ def report(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ReportForm(request.POST)
         if form.is_valid() and form.valid_report is not None:
-            submitted = submit_report(form.valid_report, source=Source.WEB, reporter_key=reporter_key_for(request))
+            submitted = submit_report(
+                form.valid_report, source=Source.WEB, reporter_key=reporter_key_for(request)
+            )
             # Post/redirect/get: a reload of the thanks page never resubmits.
             return redirect(reverse("intake:thanks") + f"?incident={submitted.incident.pk}")
         status = 422

@@ -64,7 +64,9 @@ def build_api() -> NinjaAPI:
     @api.exception_handler(ValidationError)
     def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         first = exc.errors[0] if exc.errors else {}
-        return error_response(422, "invalid", first.get("msg", _("Invalid input.")), _field_of(first.get("loc", ())))
+        return error_response(
+            422, "invalid", first.get("msg", _("Invalid input.")), _field_of(first.get("loc", ()))
+        )
 
     @api.exception_handler(AuthenticationError)
     def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
@@ -72,7 +74,13 @@ def build_api() -> NinjaAPI:
 
     @api.exception_handler(HttpError)
     def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        code = {400: "malformed", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 429: "rate_limited"}
+        code = {
+            400: "malformed",
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not_found",
+            429: "rate_limited",
+        }
         return error_response(exc.status_code, code.get(exc.status_code, "error"), str(exc))
 
     @api.exception_handler(Http404)

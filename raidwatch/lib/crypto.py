@@ -85,7 +85,11 @@ def location_expires_at(now: datetime | None = None) -> datetime:
 
 def open_location(blob: bytes) -> tuple[float, float] | None:
     """The sealed point, or None once its key has been destroyed."""
-    header, nonce, ciphertext = blob[: _HEADER.size], blob[_HEADER.size : _HEADER.size + 12], blob[_HEADER.size + 12 :]
+    header, nonce, ciphertext = (
+        blob[: _HEADER.size],
+        blob[_HEADER.size : _HEADER.size + 12],
+        blob[_HEADER.size + 12 :],
+    )
     version, period = _HEADER.unpack(header)
     if version != _SEAL_VERSION:
         raise ValueError(f"unknown seal version {version}")

@@ -159,19 +159,25 @@ class Place:
 # --- points and cells --------------------------------------------------------
 
 
-def _as_float(value: object) -> float:
-    # bool is an int to Python, but True is not a latitude.
+def _real_number(value: object) -> float | None:
+    """``value`` as a float, or None when it is not a real number at all.
+
+    Takes ``object`` because the values often come straight from parsed input.
+    bool is an int to Python, but True is not a coordinate or a radius.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidPoint(_("A location needs its latitude and longitude as numbers."))
+        return None
     try:
         return float(value)
-    except OverflowError:
-        raise InvalidPoint(_("That location is not a position on Earth.")) from None
+    except OverflowError:  # an int too large for a float
+        return math.inf
 
 
 def validate_point(lat: float, lon: float) -> None:
     """Raise InvalidPoint unless (lat, lon) is a finite position in degrees."""
-    lat_value, lon_value = _as_float(lat), _as_float(lon)
+    lat_value, lon_value = _real_number(lat), _real_number(lon)
+    if lat_value is None or lon_value is None:
+        raise InvalidPoint(_("A location needs its latitude and longitude as numbers."))
     if not (math.isfinite(lat_value) and math.isfinite(lon_value)):
         raise InvalidPoint(
             _("That location is not a position on Earth: a coordinate is not a finite number.")
@@ -201,7 +207,8 @@ def _check_cell(cell: str) -> str:
 def point_to_cell(lat: float, lon: float, resolution: int = CLUSTER_RESOLUTION) -> str:
     """The H3 cell at ``resolution`` holding the point."""
     validate_point(lat, lon)
-    return h3.latlng_to_cell(float(lat), float(lon), _check_resolution(resolution))
+    cell: str = h3.latlng_to_cell(float(lat), float(lon), _check_resolution(resolution))
+    return cell
 
 
 def public_resolution() -> int:
@@ -224,7 +231,7 @@ def coarsen_cell(cell: str, resolution: int | None = None) -> str:
     public resolution), MAX_PUBLIC_RESOLUTION, and the cell's own (a cell that
     is already coarser is returned unchanged).
     """
-    own = h3.get_resolution(_check_cell(cell))
+    own: int = h3.get_resolution(_check_cell(cell))
     wanted = public_resolution() if resolution is None else _check_resolution(resolution)
     target = min(wanted, MAX_PUBLIC_RESOLUTION, own)
     return cell if target == own else h3.cell_to_parent(cell, target)
@@ -260,15 +267,16 @@ def neighbouring_cells(cell: str) -> set[str]:
 def is_public_cell(cell: str) -> bool:
     """Whether ``cell`` is a canonical H3 cell no finer than the public resolution."""
     try:
-        return h3.get_resolution(_check_cell(cell)) <= public_resolution()
+        resolution: int = h3.get_resolution(_check_cell(cell))
     except ValueError:
         return False
+    return resolution <= public_resolution()
 
 
 def _check_radius(radius_km: float) -> float:
-    if isinstance(radius_km, bool) or not isinstance(radius_km, numbers.Real):
+    radius = _real_number(radius_km)
+    if radius is None:
         raise ValueError(_("The radius must be a number of kilometres."))
-    radius = float(radius_km)
     if not (math.isfinite(radius) and 0.0 < radius <= MAX_RADIUS_KM):
         raise ValueError(
             _("The radius must be more than 0 and at most %(max)s km.") % {"max": f"{MAX_RADIUS_KM:g}"}
@@ -283,11 +291,13 @@ def _may_reach(origin: tuple[float, float], cell: str, radius_km: float) -> bool
     circumradius (its farthest vertex), so it errs towards including a cell.
     """
     centre = h3.cell_to_latlng(cell)
-    distance = h3.great_circle_distance(origin, centre, unit="km")
+    distance: float = h3.great_circle_distance(origin, centre, unit="km")
     if distance <= radius_km:
         return True
     # Only cells near the rim get this far, so the boundary walk is rare.
-    reach = max(h3.great_circle_distance(centre, vertex, unit="km") for vertex in h3.cell_to_boundary(cell))
+    reach: float = max(
+        h3.great_circle_distance(centre, vertex, unit="km") for vertex in h3.cell_to_boundary(cell)
+    )
     # Slack for floating point and for the few cells whose edges bend across an
     # icosahedron face: one extra per cent of the cell, and a metre.
     return distance <= radius_km + reach * 1.01 + 0.001
@@ -393,7 +403,8 @@ def _zip_index() -> dict[str, _Zip]:
     this copy is dropped once the compact index is built.
     """
     index: dict[str, _Zip] = {}
-    for record in zipcodes.filter_by():
+    # The package's Python wrapper has no annotations (its compiled core does).
+    for record in zipcodes.filter_by():  # type: ignore[no-untyped-call]
         index[str(record["zip_code"])] = _Zip(
             code=str(record["zip_code"]),
             position=_zip_position(record),
@@ -474,7 +485,8 @@ def _located_zip(code: str) -> tuple[_Zip, tuple[float, float]]:
     if entry is None:
         raise UnknownPlace(
             _(
-                "We don't know the ZIP code %(zip)s. Check it, or give a city and state like “Springfield, IL”."
+                "We don't know the ZIP code %(zip)s. Check it, "
+                "or give a city and state like “Springfield, IL”."
             )
             % {"zip": code}
         )
@@ -508,7 +520,8 @@ def _resolve_city_with_zip(city: str, state: str, code: str) -> Place:
     if entry.state != state or matched is None:
         raise UnknownPlace(
             _(
-                "The ZIP code %(zip)s is in %(actual)s, not %(given)s. Give just the ZIP code, or just the place."
+                "The ZIP code %(zip)s is in %(actual)s, not %(given)s. "
+                "Give just the ZIP code, or just the place."
             )
             % {"zip": code, "actual": f"{entry.city}, {entry.state}", "given": f"{city.title()}, {state}"}
         )
@@ -533,8 +546,6 @@ def _resolve_city(city: str, state: str) -> Place:
     codes = sorted(by_code)
     if len(codes) > 1:
         examples = ", ".join(codes[:_EXAMPLES_SHOWN])
-        if len(codes) > _EXAMPLES_SHOWN:
-            examples += ", …"
         raise UnknownPlace(
             _(
                 "Several ZIP codes cover %(place)s, so we can't tell which part you mean. "

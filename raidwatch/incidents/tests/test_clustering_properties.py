@@ -22,7 +22,9 @@ BASE = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 
 @hsettings(max_examples=300, deadline=None)
 @given(kinds, kinds, lats, lons, st.integers(min_value=0, max_value=3), offsets)
-def test_join_rule(incident_kind: str, report_kind: str, lat: float, lon: float, ring: int, minutes: int) -> None:
+def test_join_rule(
+    incident_kind: str, report_kind: str, lat: float, lon: float, ring: int, minutes: int
+) -> None:
     incident_cell = geo.point_to_cell(lat, lon)
     report_cell = sorted(h3.grid_ring(incident_cell, ring))[0]
     joins = clustering.can_join(

@@ -33,7 +33,17 @@ def test_an_incident_is_coarse_and_rounded(client: Client, verifier) -> None:
     incident = report().incident
     actions.confirm(incident.pk, verifier, place="East St market")
     item = client.get(f"/api/v1/incidents/{incident.pk}").json()
-    assert set(item) == {"id", "status", "kind", "cell", "centre", "place", "report_count", "opened_at", "updated_at"}
+    assert set(item) == {
+        "id",
+        "status",
+        "kind",
+        "cell",
+        "centre",
+        "place",
+        "report_count",
+        "opened_at",
+        "updated_at",
+    }
     assert h3.get_resolution(item["cell"]) <= 8
     assert item["opened_at"].startswith("2026-11-26T07:40:00")
     assert item["updated_at"].startswith("2026-11-26T07:40:00")

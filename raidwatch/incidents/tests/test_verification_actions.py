@@ -23,7 +23,11 @@ def test_confirm_makes_the_incident_public_with_the_verifiers_place(verifier) ->
     assert event.public
     assert event.payload["place"] == "East St market"
     entry = AuditEntry.objects.get(action="incident.confirm")
-    assert (entry.actor, entry.target_id, entry.details) == ("verifier", str(incident.pk), {"place": "East St market"})
+    assert (entry.actor, entry.target_id, entry.details) == (
+        "verifier",
+        str(incident.pk),
+        {"place": "East St market"},
+    )
 
 
 def test_the_whole_lifecycle_keeps_a_verifiable_audit_chain(verifier, coordinator) -> None:
@@ -33,9 +37,14 @@ def test_the_whole_lifecycle_keeps_a_verifiable_audit_chain(verifier, coordinato
     actions.end(first.pk, verifier)
     actions.retract(first.pk, coordinator, reason="Was a film shoot")
     actions.false_alarm(second.pk, verifier, reason="Police, not immigration")
-    assert list(Incident.objects.order_by("pk").values_list("status", flat=True)) == ["retracted", "false_alarm"]
+    assert list(Incident.objects.order_by("pk").values_list("status", flat=True)) == [
+        "retracted",
+        "false_alarm",
+    ]
     ok, bad, head = verify_chain()
-    assert ok and bad is None and len(head) == 64
+    assert ok
+    assert bad is None
+    assert len(head) == 64
     assert AuditEntry.objects.count() == 4
 
 
@@ -47,7 +56,9 @@ def test_editing_an_audit_row_breaks_the_chain_at_that_row(verifier) -> None:
     assert tampered is not None
     AuditEntry.objects.filter(pk=tampered.pk).update(actor="someone-else")
     ok, bad, _ = verify_chain()
-    assert not ok and bad is not None and bad.pk == tampered.pk
+    assert not ok
+    assert bad is not None
+    assert bad.pk == tampered.pk
 
 
 @pytest.mark.parametrize(

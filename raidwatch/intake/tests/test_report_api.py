@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/reports"
 
 
-def post(client: Client, body: object, **extra: str):
+def post(client: Client, body: object):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return client.post(URL, data=data, content_type="application/json", **extra)
+    return client.post(URL, data=data, content_type="application/json")
 
 
 def test_report_with_a_point_opens_an_unverified_incident(client: Client) -> None:
@@ -30,6 +30,7 @@ def test_report_with_a_point_opens_an_unverified_incident(client: Client) -> Non
     report = Report.objects.get(pk=body["id"])
     assert report.incident_id == body["incident"]["id"]
     assert report.source == "api"
+    assert report.location_sealed is not None
     assert crypto.open_location(bytes(report.location_sealed)) == pytest.approx((51.5155, -0.0723))
 
 
@@ -52,7 +53,9 @@ def test_a_resend_with_the_same_client_id_returns_the_first_result(client: Clien
 
 
 def test_description_is_normalised_and_stripped_of_bidi_overrides(client: Client) -> None:
-    response = post(client, {"kind": "arrest", "place": "E1", "description": "Cafe\u0301 \u202eetis\u202c\n\tnear"})
+    response = post(
+        client, {"kind": "arrest", "place": "E1", "description": "Cafe\u0301 \u202eetis\u202c\n\tnear"}
+    )
     assert response.status_code == 201
     assert Report.objects.get().description == "Café etis near"
 
@@ -86,12 +89,27 @@ def _too_old() -> str:
         ({"kind": "raid", "lat": "north", "lon": 1}, 422, "invalid_coordinate", "lat"),
         ({"kind": "raid", "place": "ZZ9"}, 422, "unknown_place", "place"),
         ({"kind": "raid"}, 422, "missing_place", "place"),
-        ({"kind": "raid", "place": "E1", "observed_at": "2026-11-26T07:00:00"}, 422, "time_without_offset", "observed_at"),
+        (
+            {"kind": "raid", "place": "E1", "observed_at": "2026-11-26T07:00:00"},
+            422,
+            "time_without_offset",
+            "observed_at",
+        ),
         ({"kind": "raid", "place": "E1", "observed_at": "yesterday"}, 422, "invalid_time", "observed_at"),
         ({"kind": "raid", "place": "E1", "observed_at": _future()}, 422, "time_in_future", "observed_at"),
         ({"kind": "raid", "place": "E1", "observed_at": _too_old()}, 422, "time_too_old", "observed_at"),
-        ({"kind": "raid", "place": "E1", "description": "\u202e\u200f\x00\x07 \n"}, 422, "empty_description", "description"),
-        ({"kind": "raid", "place": "E1", "description": "x" * 501}, 422, "description_too_long", "description"),
+        (
+            {"kind": "raid", "place": "E1", "description": "\u202e\u200f\x00\x07 \n"},
+            422,
+            "empty_description",
+            "description",
+        ),
+        (
+            {"kind": "raid", "place": "E1", "description": "x" * 501},
+            422,
+            "description_too_long",
+            "description",
+        ),
         ({"kind": "raid", "place": "E1", "client_id": "not-a-uuid"}, 422, "invalid_client_id", "client_id"),
         ({"kind": "raid", "place": "E1", "language": "xx"}, 422, "unknown_language", "language"),
     ],

@@ -19,12 +19,28 @@ from raidwatch.intake.actions import submit_report
 from raidwatch.intake.models import Source
 from raidwatch.intake.validation import clean_report
 
-DEMO_VOLUNTEERS = (("coordinator", Role.COORDINATOR), ("verifier", Role.VERIFIER), ("responder", Role.RESPONDER))
+DEMO_VOLUNTEERS = (
+    ("coordinator", Role.COORDINATOR),
+    ("verifier", Role.VERIFIER),
+    ("responder", Role.RESPONDER),
+)
 
 # Fixed client ids make the demo reports idempotent: a second run finds them.
 DEMO_REPORTS = (
-    ("5f0c8a52-5b4e-4e0e-9f39-5c1a7e0d0001", "van_sighting", "E1", "Two unmarked vans parked by the market", "a"),
-    ("5f0c8a52-5b4e-4e0e-9f39-5c1a7e0d0002", "arrest", "E1", "Officers stopping people at the station exit", "b"),
+    (
+        "5f0c8a52-5b4e-4e0e-9f39-5c1a7e0d0001",
+        "van_sighting",
+        "E1",
+        "Two unmarked vans parked by the market",
+        "a",
+    ),
+    (
+        "5f0c8a52-5b4e-4e0e-9f39-5c1a7e0d0002",
+        "arrest",
+        "E1",
+        "Officers stopping people at the station exit",
+        "b",
+    ),
     ("5f0c8a52-5b4e-4e0e-9f39-5c1a7e0d0003", "checkpoint", "M1", "Vehicle checks on the main road", "c"),
     ("5f0c8a52-5b4e-4e0e-9f39-5c1a7e0d0004", "raid", "10001", "Several vehicles outside a workplace", "d"),
 )

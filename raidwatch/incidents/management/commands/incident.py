@@ -45,10 +45,17 @@ class Command(BaseCommand):
         show = sub.add_parser("show", help="One incident.")
         show.add_argument("id", type=int)
         show.add_argument("--json", action="store_true")
-        for verb, extra in (("confirm", "--place"), ("false-alarm", "--reason"), ("end", None), ("retract", "--reason")):
+        for verb, extra in (
+            ("confirm", "--place"),
+            ("false-alarm", "--reason"),
+            ("end", None),
+            ("retract", "--reason"),
+        ):
             action = sub.add_parser(verb)
             action.add_argument("id", type=int)
-            action.add_argument("--by", required=True, metavar="USERNAME", help="The volunteer taking the action.")
+            action.add_argument(
+                "--by", required=True, metavar="USERNAME", help="The volunteer taking the action."
+            )
             if extra:
                 action.add_argument(extra, default=None)
 

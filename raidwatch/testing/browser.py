@@ -1,0 +1,1 @@
+"""Playwright fixtures: written by the browser-harness work."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from raidwatch.lib.env import env_bool, env_choice, env_int, env_str
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "raidwatch.lib.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -163,6 +165,13 @@ TIME_ZONE = env_str("RAIDWATCH_TIME_ZONE", "Europe/London") or "Europe/London"
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+# `raidwatch serve` collects static files at start (with gzip and Brotli copies)
+# and WhiteNoise serves them from the same process, so the embedded mode needs
+# no web server. No manifest: tests and `runserver` work without collecting.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # The contract's body limit: 64 KB for anything posted.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
@@ -175,7 +184,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CSP = {
     "default-src": ["'self'"],
-    "script-src": ["'self'", "'nonce'"],
+    "script-src": ["'self'", CSP.NONCE],
     "style-src": ["'self'"],
     "img-src": ["'self'", "data:"],
     "connect-src": ["'self'"],

@@ -30,6 +30,8 @@ def env_str(name: str, default: str | None = None) -> str | None:
             raise ImproperlyConfigured(
                 f"{name}_FILE names {file_name!r}, which cannot be read: {exc.strerror}."
             ) from exc
+        except UnicodeDecodeError:
+            raise ImproperlyConfigured(f"{name}_FILE names {file_name!r}, which is not UTF-8 text.") from None
     return value if value is not None else default
 
 

@@ -25,6 +25,7 @@ class Command(BaseCommand):
         import uvicorn
 
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         worker = None
         if settings.RAIDWATCH_EMBEDDED_WORKER and not options["no_worker"]:
             worker = BackgroundWorker()

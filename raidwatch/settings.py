@@ -41,6 +41,8 @@ _hosts = env_str("RAIDWATCH_ALLOWED_HOSTS")
 if _hosts is None and PRODUCTION:
     raise ImproperlyConfigured("RAIDWATCH_ALLOWED_HOSTS must be set when RAIDWATCH_ENV=production.")
 ALLOWED_HOSTS = [h.strip() for h in (_hosts or "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("RAIDWATCH_ALLOWED_HOSTS must name a host when RAIDWATCH_ENV=production.")
 RAIDWATCH_BASE_URL = env_str("RAIDWATCH_BASE_URL", "http://127.0.0.1:8000")
 
 RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS = env_bool("RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS", False)
@@ -203,6 +205,10 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("RAIDWATCH_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("RAIDWATCH_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading commits the whole registrable domain to HTTPS for months and
+        # is the operator's decision, so its absence is not a deployment warning.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = [RAIDWATCH_BASE_URL or ""]

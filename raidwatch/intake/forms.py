@@ -27,7 +27,7 @@ class ReportForm(forms.Form):
     kind = forms.ChoiceField(label=_("What did you see?"), choices=Kind.choices, widget=forms.RadioSelect)
     place = forms.CharField(
         label=_("Where?"),
-        help_text=_("A postcode district (E1), a ZIP code (10001) or a town (Springfield, IL)."),
+        help_text=_("A postcode district (E1), a ZIP code (10001) or a town and state (Marfa, TX)."),
         required=False,
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text", "enterkeyhint": "next"}),

@@ -36,8 +36,8 @@ from django.conf import settings
 from django.core.exceptions import AppRegistryNotReady, ImproperlyConfigured
 from django.utils.translation import gettext
 
-#: Resolution reports are clustered at: an H3 res-8 cell is about 0.74 km², small
-#: enough to tell two streets' raids apart, coarse enough not to pin a doorway.
+#: Resolution reports are clustered at. A res-8 cell is about 0.74 km² (a few
+#: blocks): fine enough to group reports of one event, too coarse to pin a doorway.
 CLUSTER_RESOLUTION: int = 8
 
 #: Nothing public is finer than this, whatever the settings say.
@@ -62,7 +62,7 @@ KIND_ZIP = "zip"
 KIND_PLACE_NAME = "place_name"
 
 # Covering sets larger than this are refused rather than computed: at res 8 a
-# 50 km disc is about 11,000 cells, so only an unsuitably fine resolution trips it.
+# 50 km disc is about 12,000 cells, so only an unsuitably fine resolution trips it.
 _MAX_COVERING_CELLS = 100_000
 
 # H3 accepts odd spellings of a cell ("0x…", leading spaces, capitals); public
@@ -251,9 +251,9 @@ def coarsen_location(lat: float, lon: float, resolution: int | None = None) -> s
 def cell_centre(cell: str) -> tuple[float, float]:
     """(lat, lon) of the cell's centre, rounded to 5 decimals (about a metre).
 
-    Rounding makes the output identical across platforms and H3 builds, which
-    public feeds and their tests rely on; ``+ 0.0`` turns -0.0 into 0.0 so that
-    JSON never shows a signed zero.
+    Rounding keeps last-digit floating-point differences (between platforms or
+    H3 builds) out of public feeds, which promise identical values on every
+    call; ``+ 0.0`` turns -0.0 into 0.0 so that JSON never shows a signed zero.
     """
     lat, lon = h3.cell_to_latlng(_check_cell(cell))
     return (round(lat, 5) + 0.0, round(lon, 5) + 0.0)
@@ -473,7 +473,7 @@ def _resolve_district(district: str) -> Place:
         raise UnknownPlace(
             _(
                 "We don't know the postcode district “%(district)s”. Check it: a district is the "
-                "first part of a postcode, like E1 or SW1A. Or give a US ZIP code."
+                "first part of a postcode, like E1 or SW1A."
             )
             % {"district": district}
         )
@@ -512,7 +512,7 @@ def _place_label(city: str, state: str, code: str) -> str:
 
 
 def _resolve_city_with_zip(city: str, state: str, code: str) -> Place:
-    """ "City, ST 90210", the form of our own labels: the ZIP decides, the name must agree."""
+    """Text shaped like our own labels ("City, ST 90210"): the ZIP decides, the name must agree."""
     entry, (lat, lon) = _located_zip(code)
     key = _city_key(city)
     names = [entry.city, *entry.other_cities]
@@ -539,8 +539,8 @@ def _resolve_city(city: str, state: str) -> Place:
             _("We don't know a place called “%(place)s”. Check the spelling, or give its ZIP code.")
             % {"place": f"{city.title()}, {state}"}
         )
-    # A town's standard ZIPs are its delivery areas. Only a town without any is
-    # served by its post office boxes or by one organisation's unique ZIP.
+    # A town's standard ZIPs are its delivery areas. Its PO box and
+    # single-organisation (UNIQUE) ZIPs count only when it has no standard one.
     standard = [served for served in matches if served.standard]
     by_code = {served.code: served for served in standard or matches}
     codes = sorted(by_code)

@@ -19,7 +19,7 @@ def compressed_size(body: bytes) -> int:
 
 def test_report_form_first_view_fits_the_budget(live_server, phone_page: Page) -> None:
     responses: list[Response] = []
-    phone_page.on("response", responses.append)
+    phone_page.on("response", lambda response: responses.append(response))
     # networkidle, not load: anything fetched late still counts against the budget.
     phone_page.goto(f"{live_server.url}/en/report", wait_until="networkidle")
 

@@ -167,6 +167,7 @@ TIME_ZONE = env_str("RAIDWATCH_TIME_ZONE", "Europe/London") or "Europe/London"
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # `raidwatch serve` collects static files at start (with gzip and Brotli copies)
 # and WhiteNoise serves them from the same process, so the embedded mode needs
 # no web server. No manifest: tests and `runserver` work without collecting.

@@ -140,6 +140,9 @@ def network_prefix(address: str) -> str:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return "unknown"
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        # A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d.
+        ip = ip.ipv4_mapped
     prefix = 24 if ip.version == 4 else 48
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 

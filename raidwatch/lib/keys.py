@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 
@@ -18,21 +19,36 @@ def key_dir(data_dir: Path) -> Path:
     return path
 
 
+def _read_key(path: Path) -> bytes:
+    key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    if not key:
+        # Never use an empty key: an HMAC under it is a plain, reversible hash.
+        raise ValueError(f"The key file {path} is empty.")
+    return key
+
+
 def read_or_create_key(path: Path, nbytes: int = 32) -> bytes:
     """The key stored at ``path``, created with owner-only permissions if missing.
 
-    Creation uses O_EXCL so two processes starting together agree on one key.
+    The key is written in full under a temporary name and then linked into
+    place, so no process ever reads a half-written key file, and the link fails
+    if another process got there first, so two processes starting together
+    agree on one key.
     """
     try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return _read_key(path)
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_bytes(nbytes)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key.hex())
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key.hex())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return _read_key(path)
+    finally:
+        os.unlink(temporary)
     return key

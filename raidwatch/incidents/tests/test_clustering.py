@@ -8,7 +8,7 @@ from django.utils import timezone
 from raidwatch.incidents.models import Event, Incident, Status
 from raidwatch.incidents.tests.factories import report
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dbsensitive]
 
 
 def test_a_second_report_nearby_minutes_later_joins_the_same_incident() -> None:

@@ -13,7 +13,7 @@ from raidwatch.accounts.models import AuditEntry
 from raidwatch.incidents.models import Incident, Status
 from raidwatch.incidents.tests.factories import report
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dbsensitive]
 
 
 def run(*args: str) -> str:

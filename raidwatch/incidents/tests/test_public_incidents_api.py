@@ -11,7 +11,7 @@ from raidwatch.incidents import actions
 from raidwatch.incidents.models import Incident, Status
 from raidwatch.incidents.tests.factories import report
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dbsensitive]
 
 
 def test_only_public_statuses_are_listed(client: Client, verifier) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import close_old_connections
+from django.db import connection
 
 from raidwatch.accounts.audit import verify_chain
 from raidwatch.accounts.models import AuditEntry
@@ -11,7 +11,7 @@ from raidwatch.incidents import actions
 from raidwatch.incidents.models import Event, Incident, Status
 from raidwatch.incidents.tests.factories import report
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dbsensitive]
 
 
 def test_confirm_makes_the_incident_public_with_the_verifiers_place(verifier) -> None:
@@ -116,7 +116,7 @@ def test_two_verifiers_racing_exactly_one_wins(verifier, coordinator) -> None:
         except actions.WrongState:
             results.append("lost")
         finally:
-            close_old_connections()
+            connection.close()
 
     threads = [
         threading.Thread(target=act, args=(verifier, "confirm")),

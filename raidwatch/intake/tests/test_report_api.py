@@ -11,7 +11,7 @@ from raidwatch.incidents.models import Event, Incident
 from raidwatch.intake.models import Report
 from raidwatch.lib import crypto
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dbsensitive]
 
 URL = "/api/v1/reports"
 

@@ -16,7 +16,7 @@ from raidwatch.jobs.tasks import PERIODIC
 
 # The worker closes "old" connections between tasks, as in production; inside a
 # test transaction that would close the test's own connection, so use real commits.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.dbsensitive]
 
 
 def run_queued_tasks() -> None:

@@ -113,8 +113,7 @@ def _(message: str) -> str:
 
 def _accepted_forms() -> str:
     return _(
-        "Enter a postcode district like E1, a ZIP code like 10001, "
-        "or a US city and state like “Springfield, IL”."
+        "Enter a postcode district like E1, a ZIP code like 10001, or a US town and state like “Marfa, TX”."
     )
 
 
@@ -484,10 +483,7 @@ def _located_zip(code: str) -> tuple[_Zip, tuple[float, float]]:
     entry = _zip_index().get(code)
     if entry is None:
         raise UnknownPlace(
-            _(
-                "We don't know the ZIP code %(zip)s. Check it, "
-                "or give a city and state like “Springfield, IL”."
-            )
+            _("We don't know the ZIP code %(zip)s. Check it, or give a town and state like “Marfa, TX”.")
             % {"zip": code}
         )
     if entry.position is None:
@@ -582,7 +578,7 @@ def resolve_place(text: str) -> Place:
         raise UnknownPlace(
             _(
                 "Enter a place: a postcode district like E1, a ZIP code like 10001, "
-                "or a US city and state like “Springfield, IL”."
+                "or a US town and state like “Marfa, TX”."
             )
         )
     if match := _POSTCODE_RE.fullmatch(query):

@@ -91,7 +91,9 @@ def browser() -> Iterator[Browser]:
             launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         except Error as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            pytest.skip(f"Chromium at {CHROMIUM} could not be launched; missing: a working browser ({first_line})")
+            pytest.skip(
+                f"Chromium at {CHROMIUM} could not be launched; missing: a working browser ({first_line})"
+            )
         yield launched
         launched.close()
     finally:

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from raidwatch.jobs.worker import BackgroundWorker
+from raidwatch.lib import geo
 
 
 class Command(BaseCommand):
@@ -26,6 +27,8 @@ class Command(BaseCommand):
 
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
+        # Build the place lookup tables now, not on the first report of the day.
+        geo.load_gazetteers()
         worker = None
         if settings.RAIDWATCH_EMBEDDED_WORKER and not options["no_worker"]:
             worker = BackgroundWorker()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -47,27 +48,35 @@ class ReportForm(forms.Form):
     client_id = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
     def clean(self) -> dict[str, Any]:
+        """Check every piece on its own, so a witness sees all problems at once."""
         data = super().clean() or {}
         self.valid_report: validation.ValidReport | None = None
-        if self.errors:
-            return data
         minutes = int(data.get("when") or 0)
-        observed_at = timezone.now() - timedelta(minutes=minutes)
-        try:
-            self.valid_report = validation.clean_report(
-                {
-                    "kind": data.get("kind"),
-                    "lat": data.get("lat"),
-                    "lon": data.get("lon"),
-                    "place": data.get("place"),
-                    "observed_at": observed_at,
-                    "description": data.get("description"),
-                    "client_id": data.get("client_id"),
-                },
-                default_language=get_language() or "en",
+        checks: dict[str, Callable[[], object]] = {
+            "kind": lambda: validation.clean_kind(data.get("kind")),
+            "location": lambda: validation.clean_location(
+                data.get("lat"), data.get("lon"), data.get("place")
+            ),
+            "observed_at": lambda: validation.clean_observed_at(timezone.now() - timedelta(minutes=minutes)),
+            "description": lambda: validation.clean_description(data.get("description")),
+        }
+        cleaned: dict[str, Any] = {}
+        for name, check in checks.items():
+            if name in self.errors:
+                continue  # the field's own check already said what is wrong
+            try:
+                cleaned[name] = check()
+            except validation.ReportInvalid as exc:
+                # Coordinates come from the location button; their problems belong to "where".
+                field = "place" if exc.field in ("lat", "lon") else exc.field
+                self.add_error(field if field in self.fields else None, exc.message)
+        if not self.errors:
+            self.valid_report = validation.ValidReport(
+                kind=cleaned["kind"],
+                location=cleaned["location"],
+                observed_at=cleaned["observed_at"],
+                description=cleaned["description"],
+                language=get_language() or "en",
+                client_id=data.get("client_id"),
             )
-        except validation.ReportInvalid as exc:
-            # Coordinates come from the location button; their problems belong to "where".
-            field = "place" if exc.field in ("lat", "lon") else exc.field
-            self.add_error(field if field in self.fields else None, exc.message)
         return data

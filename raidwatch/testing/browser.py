@@ -85,23 +85,36 @@ def browser() -> Iterator[Browser]:
     # test's own thread, so the check guards nothing.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    playwright = sync_playwright().start()
     try:
         try:
-            launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        except Error as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            playwright = sync_playwright().start()
+        except (Error, OSError) as exc:
             pytest.skip(
-                f"Chromium at {CHROMIUM} could not be launched; missing: a working browser ({first_line})"
+                f"browser tests need Playwright's driver; missing: a working driver ({_first_line(exc)})"
             )
-        yield launched
-        launched.close()
+        try:
+            try:
+                launched = playwright.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                )
+            except Error as exc:
+                pytest.skip(
+                    f"browser tests need a Chromium that starts; missing: {CHROMIUM} ({_first_line(exc)})"
+                )
+            yield launched
+            launched.close()
+        finally:
+            playwright.stop()
     finally:
-        playwright.stop()
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @pytest.fixture

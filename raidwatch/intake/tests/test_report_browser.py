@@ -96,11 +96,6 @@ def test_bad_input_without_javascript_is_explained_beside_each_field(
     assert not Report.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ReportForm.clean() checks the place only once every field is valid, "
-    "so a missing kind hides an unknown place until the next send",
-)
 def test_every_bad_field_is_explained_at_once(live_server, phone_page_nojs: Page) -> None:
     page = phone_page_nojs
     page.goto(f"{live_server.url}/en/report")

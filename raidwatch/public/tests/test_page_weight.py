@@ -23,6 +23,10 @@ def test_report_form_first_view_fits_the_budget(live_server, phone_page: Page) -
     # networkidle, not load: anything fetched late still counts against the budget.
     phone_page.goto(f"{live_server.url}/en/report", wait_until="networkidle")
 
+    # A missing stylesheet or script would make the page look lighter than it is.
+    assert all(response.ok for response in responses if not 300 <= response.status < 400), [
+        (response.status, response.url) for response in responses
+    ]
     sizes = {
         f"{response.request.resource_type} {response.url.removeprefix(live_server.url)}": compressed_size(
             response.body()

@@ -11,4 +11,9 @@ from django.core.asgi import get_asgi_application
 warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "raidwatch.settings")
-application = get_asgi_application()
+
+from raidwatch.lib.middleware import ASGIBodyLimit  # noqa: E402 - needs the settings module chosen first
+
+# The body limit sits outside Django: its ASGI handler reads a whole body (to a
+# temporary file past 2.5 MB) before any Django middleware could refuse it.
+application = ASGIBodyLimit(get_asgi_application())

@@ -43,7 +43,11 @@ if _hosts is None and PRODUCTION:
 ALLOWED_HOSTS = [h.strip() for h in (_hosts or "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("RAIDWATCH_ALLOWED_HOSTS must name a host when RAIDWATCH_ENV=production.")
-RAIDWATCH_BASE_URL = env_str("RAIDWATCH_BASE_URL", "http://127.0.0.1:8000")
+RAIDWATCH_BASE_URL = env_str("RAIDWATCH_BASE_URL")
+if RAIDWATCH_BASE_URL is None and PRODUCTION:
+    # Links in alerts and the CSRF origin depend on it; a wrong default would be silent.
+    raise ImproperlyConfigured("RAIDWATCH_BASE_URL must be set when RAIDWATCH_ENV=production.")
+RAIDWATCH_BASE_URL = (RAIDWATCH_BASE_URL or "http://127.0.0.1:8000").rstrip("/")
 
 RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS = env_bool("RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS", False)
 if PRODUCTION and RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS:
@@ -215,7 +219,7 @@ if PRODUCTION:
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    CSRF_TRUSTED_ORIGINS = [RAIDWATCH_BASE_URL or ""]
+    CSRF_TRUSTED_ORIGINS = [RAIDWATCH_BASE_URL]
 
 # Logs never carry client addresses: no access log, and Django's request logger
 # (which would print the path of a failing request, never the client) stays at WARNING.

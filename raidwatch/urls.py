@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 from django.conf.urls.i18n import i18n_patterns
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 
 from raidwatch.api import api
+from raidwatch.lib.api import error_response
 from raidwatch.public.views import healthz
 
 # The API, feeds, streams, webhooks and /healthz have no language prefix.
@@ -18,3 +22,13 @@ urlpatterns += i18n_patterns(
     path("", include("raidwatch.intake.urls")),
     prefix_default_language=True,
 )
+
+
+def _not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """API clients get the contract's JSON error, people get the page."""
+    if request.path.startswith("/api/"):
+        return error_response(404, "not_found", _("There is nothing at this address."))
+    return page_not_found(request, exception)
+
+
+handler404 = _not_found

@@ -75,3 +75,10 @@ def test_a_bad_query_parameter_gets_a_contract_error(client: Client) -> None:
     response = client.get("/api/v1/incidents?limit=lots")
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "limit"
+
+
+def test_an_unknown_api_address_gets_the_contract_error_not_a_page(client: Client) -> None:
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert client.get("/en/no-such-page").status_code == 404

@@ -73,6 +73,7 @@ def production(secret_file: Path) -> dict[str, str]:
         "RAIDWATCH_ENV": "production",
         "RAIDWATCH_SECRET_KEY_FILE": str(secret_file),
         "RAIDWATCH_ALLOWED_HOSTS": HOST,
+        "RAIDWATCH_BASE_URL": f"https://{HOST}",
     }
 
 
@@ -92,6 +93,13 @@ def test_production_with_a_short_secret_key_refuses_to_start(data_dir: Path) -> 
         RAIDWATCH_ALLOWED_HOSTS=HOST,
     )
     assert_refused_naming(result, "RAIDWATCH_SECRET_KEY")
+
+
+def test_production_without_a_base_url_refuses_to_start_naming_the_variable(
+    data_dir: Path, production: dict[str, str]
+) -> None:
+    del production["RAIDWATCH_BASE_URL"]
+    assert_refused_naming(run(data_dir, "check", **production), "RAIDWATCH_BASE_URL")
 
 
 def test_production_without_allowed_hosts_refuses_to_start_naming_the_variable(

@@ -37,6 +37,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=1, help="fixes the geography of the reports")
         parser.add_argument(
+            "--baseline-rounds", type=int, default=3, help="baseline runs; the median rate is the baseline"
+        )
+        parser.add_argument(
             "--work-dir",
             type=Path,
             default=None,
@@ -60,6 +63,7 @@ class Command(BaseCommand):
             duration_limit_s=options["duration_limit"],
             warmup=options["warmup"],
             seed=options["seed"],
+            baseline_rounds=options["baseline_rounds"],
             work_dir=options["work_dir"],
         )
         try:

@@ -12,8 +12,14 @@ warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume sy
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "raidwatch.settings")
 
-from raidwatch.lib.middleware import ASGIBodyLimit  # noqa: E402 - needs the settings module chosen first
+from django.conf import settings  # noqa: E402 - needs the settings module chosen first
+
+from raidwatch.lib.asgi import ASGIBodyLimit, OneSyncThread  # noqa: E402
 
 # The body limit sits outside Django: its ASGI handler reads a whole body (to a
 # temporary file past 2.5 MB) before any Django middleware could refuse it.
-application = ASGIBodyLimit(get_asgi_application())
+application: ASGIBodyLimit | OneSyncThread = ASGIBodyLimit(get_asgi_application())
+if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # SQLite has one writer at a time: requests on many threads only queue on its
+    # lock (unfairly, for seconds). One thread serves every request in turn.
+    application = OneSyncThread(application)

@@ -136,6 +136,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "raidwatch.sqlite3"),
+            # Keep each thread's connection: opening one runs the PRAGMAs below again.
+            "CONN_MAX_AGE": None,
             # Tests use a real file too, so WAL and locking behave as in production;
             # one per process, so test runs side by side never share a database.
             "TEST": {"NAME": str(DATA_DIR / f"test-raidwatch-{os.getpid()}.sqlite3")},

@@ -16,7 +16,7 @@ from django.core.handlers import asgi as asgi_handler
 from django.test import Client
 
 from raidwatch.intake.models import Report
-from raidwatch.lib.middleware import ASGIBodyLimit
+from raidwatch.lib.asgi import ASGIBodyLimit
 
 pytestmark = pytest.mark.django_db
 

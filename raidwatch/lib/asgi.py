@@ -14,7 +14,8 @@ from raidwatch.lib.middleware import BODY_TOO_LARGE, declared_length
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
+# Loose on purpose: Django's handler types its arguments more narrowly than ASGI does.
+ASGIApp = Callable[..., Awaitable[None]]
 
 
 class ASGIBodyLimit:

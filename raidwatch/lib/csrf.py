@@ -10,19 +10,15 @@ checked as usual; nothing else is relaxed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
-from django.http import HttpRequest, HttpResponse
+from raidwatch.lib.middleware import RequestGuard
 
 
-class SameOriginNullOriginMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if (
-            request.META.get("HTTP_ORIGIN") == "null"
-            and request.META.get("HTTP_SEC_FETCH_SITE") == "same-origin"
-        ):
+class SameOriginNullOriginMiddleware(RequestGuard):
+    def check(self, request: HttpRequest) -> HttpResponseBase | None:
+        meta = request.META
+        if meta.get("HTTP_ORIGIN") == "null" and meta.get("HTTP_SEC_FETCH_SITE") == "same-origin":
             request.META["HTTP_ORIGIN"] = f"{request.scheme}://{request.get_host()}"
-        return self.get_response(request)
+        return None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from raidwatch.lib.api import error_response
 
@@ -23,17 +26,43 @@ def declared_length(value: str | bytes | None) -> int | None:
     return int(text)
 
 
-class BodySizeLimitMiddleware:
+class RequestGuard:
+    """A middleware that may answer a request before the rest of the stack does.
+
+    Sync and async capable: under ASGI, one sync-only middleware makes Django hop
+    threads around it on every request, which costs more than the guard itself.
+    Subclasses implement ``check``.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def check(self, request: HttpRequest) -> HttpResponseBase | None:
+        raise NotImplementedError
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._acall(request)
+        return self.check(request) or self.get_response(request)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
+        return self.check(request) or await self.get_response(request)
+
+
+class BodySizeLimitMiddleware(RequestGuard):
     """Refuse a body over 64 KB with the contract's 413 before it is read.
 
     Django would raise RequestDataTooBig only once a view touches the body, which
     surfaces as a 400 page; the contract promises a 413 with a JSON error.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def check(self, request: HttpRequest) -> HttpResponseBase | None:
         length = declared_length(request.META.get("CONTENT_LENGTH"))
         if length is None:
             return error_response(400, "malformed", _("The Content-Length header is not a number."))
@@ -44,4 +73,20 @@ class BodySizeLimitMiddleware:
                 "body_too_large",
                 _("The body is larger than %(kb)d KB.") % {"kb": settings.RAIDWATCH_MAX_BODY_BYTES // 1024},
             )
-        return self.get_response(request)
+        return None
+
+
+class StaticFilesMiddleware(RequestGuard, WhiteNoiseMiddleware):  # type: ignore[misc]
+    """WhiteNoise, made async capable (its own middleware is sync only)."""
+
+    def __init__(self, get_response: Any) -> None:
+        WhiteNoiseMiddleware.__init__(self, get_response)
+        RequestGuard.__init__(self, get_response)
+
+    def check(self, request: HttpRequest) -> HttpResponseBase | None:
+        path = request.path_info
+        static_file = self.find_file(path) if self.autorefresh else self.files.get(path)
+        if static_file is None:
+            return None
+        response: HttpResponseBase = self.serve(static_file, request)
+        return response

@@ -33,7 +33,8 @@ $(BIN)/raidwatch: pyproject.toml
 venv: $(BIN)/raidwatch
 
 messages: venv
-	@if command -v msgfmt >/dev/null 2>&1; then $(BIN)/raidwatch compilemessages --ignore=.venv -v 0; \
+	@if ! ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then :; \
+	elif command -v msgfmt >/dev/null 2>&1; then $(BIN)/raidwatch compilemessages --ignore=.venv -v 0; \
 	else echo "gettext's msgfmt is missing: translations stay uncompiled (apt-get install gettext)"; fi
 
 run: venv messages

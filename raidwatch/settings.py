@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "raidwatch.jobs",
     "raidwatch.intake",
     "raidwatch.incidents",
+    "raidwatch.subscriptions",
+    "raidwatch.alerts",
     "raidwatch.public",
 ]
 

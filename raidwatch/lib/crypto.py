@@ -17,13 +17,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import json
 import os
 import struct
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 
 from raidwatch.lib.keys import read_or_create_key
@@ -152,3 +157,50 @@ def reporter_key(client_token: str | None, client_address: str | None, now: date
     material = "token:" + client_token if client_token else "net:" + network_prefix(client_address or "")
     key = _period_key("reporter", _reporter_dir(), _day_period(_now(now)))
     return hmac.new(key, material.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+# --- Contact details (SECURITY.md R5) ---------------------------------------
+# Sealed to an X25519 public key: the web tier can seal but never open. Only
+# the sending worker holds the private key (in embedded mode it sits in the
+# data dir beside everything else, and the threat model says so).
+
+_CONTACT_INFO = b"raidwatch contact v1"
+
+
+def _contact_private_key() -> X25519PrivateKey:
+    raw = read_or_create_key(Path(settings.KEY_DIR) / "contact.key")
+    return X25519PrivateKey.from_private_bytes(raw)
+
+
+def contact_public_key() -> X25519PublicKey:
+    return _contact_private_key().public_key()
+
+
+def _contact_aead_key(shared: bytes, ephemeral: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral, info=_CONTACT_INFO).derive(shared)
+
+
+def seal_contact(contact: dict[str, object]) -> bytes:
+    """Encrypt a contact (an address, or a push subscription) to the worker's key."""
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    key = _contact_aead_key(ephemeral.exchange(contact_public_key()), ephemeral_public)
+    nonce = os.urandom(_NONCE_BYTES)
+    plaintext = json.dumps(contact, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return ephemeral_public + nonce + AESGCM(key).encrypt(nonce, plaintext, _CONTACT_INFO)
+
+
+def open_contact(blob: bytes) -> dict[str, object]:
+    ephemeral_public, nonce, ciphertext = blob[:32], blob[32:44], blob[44:]
+    shared = _contact_private_key().exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+    key = _contact_aead_key(shared, ephemeral_public)
+    data = json.loads(AESGCM(key).decrypt(nonce, ciphertext, _CONTACT_INFO))
+    if not isinstance(data, dict):
+        raise ValueError("a sealed contact must hold an object")
+    return data
+
+
+def contact_lookup(channel: str, normalised_address: str) -> str:
+    """A keyed hash of a contact, to find duplicates and answer STOP without decrypting."""
+    key = read_or_create_key(Path(settings.KEY_DIR) / "lookup.key")
+    return hmac.new(key, f"{channel}:{normalised_address}".encode(), hashlib.sha256).hexdigest()

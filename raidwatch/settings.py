@@ -64,6 +64,10 @@ RAIDWATCH_LOCATION_RETENTION_HOURS = env_int(
 # An unverified incident with no new report for this long expires.
 RAIDWATCH_UNVERIFIED_EXPIRY_MINUTES = env_int("RAIDWATCH_UNVERIFIED_EXPIRY_MINUTES", 180, minimum=10)
 RAIDWATCH_REPORT_ALLOWANCE = env_int("RAIDWATCH_REPORT_ALLOWANCE", 5, minimum=1)
+# Storm limits: new alerts per subscriber per hour (all-clears and corrections always go).
+RAIDWATCH_ALERTS_PER_HOUR = env_int("RAIDWATCH_ALERTS_PER_HOUR", 10, minimum=1)
+RAIDWATCH_DELIVERY_MAX_ATTEMPTS = env_int("RAIDWATCH_DELIVERY_MAX_ATTEMPTS", 10, minimum=1)
+RAIDWATCH_DELIVERY_RETENTION_DAYS = env_int("RAIDWATCH_DELIVERY_RETENTION_DAYS", 30, minimum=1)
 RAIDWATCH_EMBEDDED_WORKER = env_bool("RAIDWATCH_EMBEDDED_WORKER", True)
 
 INSTALLED_APPS = [

@@ -13,8 +13,18 @@ from django.utils.translation import gettext as _
 from raidwatch.accounts import audit
 from raidwatch.accounts.models import Volunteer
 from raidwatch.accounts.roles import may
+from raidwatch.alerts.actions import alert_for_incident
+from raidwatch.alerts.models import Event
 from raidwatch.incidents.events import append_incident_event
 from raidwatch.incidents.models import Incident, Status
+
+# Which alert each verification action sends.
+_ALERT_EVENTS = {
+    "confirm": Event.CONFIRMED,
+    "false_alarm": Event.FALSE_ALARM,
+    "end": Event.ENDED,
+    "retract": Event.RETRACTED,
+}
 
 
 class ActionError(Exception):
@@ -78,6 +88,7 @@ def _transition(
             **{k: v for k, v in (("place", place), ("reason", reason)) if v is not None},
         )
         append_incident_event(incident, f"incident.{action}")
+        alert_for_incident(incident, _ALERT_EVENTS[action])
     return incident
 
 

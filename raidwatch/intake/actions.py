@@ -8,6 +8,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from raidwatch.alerts.actions import alert_for_incident
+from raidwatch.alerts.models import Event
 from raidwatch.incidents import clustering
 from raidwatch.incidents.events import append_incident_event
 from raidwatch.incidents.models import OPEN_STATUSES, Incident
@@ -79,6 +81,8 @@ def submit_report(valid: ValidReport, *, source: str, reporter_key: str) -> Subm
                     confidence=clustering.confidence(1),
                 )
                 event_type = "incident.opened"
+                # Responders and organisers on the `all` level hear of it now, labelled unverified.
+                alert_for_incident(incident, Event.UNVERIFIED)
             else:
                 new_source = not Report.objects.filter(incident=incident, reporter_key=reporter_key).exists()
                 _count_report(incident, valid, now, new_source=new_source)

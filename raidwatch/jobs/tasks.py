@@ -6,10 +6,12 @@ Periodic jobs are listed in PERIODIC; the scheduler enqueues each when it is due
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from django.tasks import task
+from django.tasks import Task, task
 from django.utils import timezone
 
+from raidwatch.alerts.tasks import purge_deliveries_task, send_deliveries_task
 from raidwatch.incidents.actions import expire_stale_incidents
 from raidwatch.lib import crypto
 
@@ -39,7 +41,10 @@ def prune_task_results_task() -> int:
     return done + failed
 
 
-PERIODIC = {
+PERIODIC: dict[str, tuple[Task[[], Any], timedelta]] = {
+    # Retries and deliveries whose worker died are picked up here.
+    "send_deliveries": (send_deliveries_task, timedelta(seconds=15)),
+    "purge_deliveries": (purge_deliveries_task, timedelta(hours=6)),
     "expire_stale_incidents": (expire_stale_incidents_task, timedelta(minutes=5)),
     # Every few minutes so a location key dies within minutes of its retention.
     "destroy_expired_keys": (destroy_expired_keys_task, timedelta(minutes=5)),

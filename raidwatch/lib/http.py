@@ -55,7 +55,7 @@ class GuardedSession(requests.Session):
         self.trust_env = False
         self.max_redirects = 0
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         target = url.decode() if isinstance(url, bytes) else url
         check_destination(target)
         kwargs.setdefault("timeout", DEFAULT_TIMEOUT)

@@ -1,0 +1,28 @@
+"""Which subscriptions an alert's cells meet.
+
+The (cell, subscription) table is the source of truth. Subscription cells are
+compacted and never finer than resolution 8 while alert cells are resolution 8,
+so a subscription meets an alert exactly when one of its cells is an alert cell
+or an ancestor of one: one indexed IN query over at most 9 keys per alert cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from raidwatch.subscriptions.areas import match_keys
+from raidwatch.subscriptions.models import SubscriptionCell, SubscriptionStatus
+
+
+def match_subscriptions(alert_cells: Iterable[str], levels: list[str]) -> set[str]:
+    keys = match_keys(list(alert_cells))
+    rows = (
+        SubscriptionCell.objects.filter(
+            cell__in=keys,
+            subscription__status=SubscriptionStatus.ACTIVE,
+            subscription__level__in=levels,
+        )
+        .values_list("subscription_id", flat=True)
+        .distinct()
+    )
+    return {str(pk) for pk in rows}

@@ -1,0 +1,207 @@
+"""Sending the outbox: claim due deliveries, send each, record the outcome.
+
+The database is the queue. A worker claims a batch with a conditional UPDATE
+(plus SKIP LOCKED on PostgreSQL) and a lease; a worker that dies leaves its
+claim to expire, and another takes the rows up again. So nothing is lost, and
+only a batch in flight at a crash can be sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from raidwatch.alerts.actions import backoff
+from raidwatch.alerts.models import Alert, Delivery, DeliveryStatus
+from raidwatch.alerts.text import render
+from raidwatch.channels.base import OutboundMessage, TransportError
+from raidwatch.channels.registry import transport
+from raidwatch.lib import crypto
+from raidwatch.subscriptions.actions import disable, manage_token
+from raidwatch.subscriptions.models import Subscription
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+BATCH = 200
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()[:40]}-{threading.get_native_id()}"
+
+
+def claim(batch: int = BATCH, who: str | None = None, now: datetime | None = None) -> list[int]:
+    """Claim up to ``batch`` due deliveries for this worker; returns their ids."""
+    now = now or timezone.now()
+    who = who or worker_id()
+    due = Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now) | Q(
+        status=DeliveryStatus.SENDING, claimed_until__lt=now
+    )
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.filter(due)
+            .order_by("next_attempt_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:batch]
+        )
+        if ids:
+            # The same condition again: on SQLite (no row locks) another worker
+            # may have claimed some in between; those rows simply do not match.
+            Delivery.objects.filter(due, id__in=ids).update(
+                status=DeliveryStatus.SENDING, claimed_by=who, claimed_until=now + LEASE
+            )
+    return list(
+        Delivery.objects.filter(id__in=ids, claimed_by=who, status=DeliveryStatus.SENDING).values_list(
+            "id", flat=True
+        )
+    )
+
+
+@dataclass
+class _RateGate:
+    """Per-transport pacing in this process: the provider's rate, and its pauses (429)."""
+
+    next_slot: dict[str, float] = field(default_factory=dict)
+    paused_until: dict[str, float] = field(default_factory=dict)
+
+    def wait(self, channel: str, rate: float | None) -> None:
+        now = time.monotonic()
+        pause = self.paused_until.get(channel, 0.0)
+        slot = max(self.next_slot.get(channel, 0.0), pause, now)
+        if slot > now:
+            time.sleep(slot - now)
+        if rate:
+            self.next_slot[channel] = max(slot, time.monotonic()) + 1.0 / rate
+
+    def pause(self, channel: str, seconds: float) -> None:
+        self.paused_until[channel] = time.monotonic() + seconds
+
+
+_gate = _RateGate()
+# A 429 asks us to wait; waiting longer than this in the sending loop would hold
+# up other channels, so such deliveries are rescheduled instead.
+MAX_INLINE_WAIT = 5.0
+
+
+def _unsubscribe_url(subscription_id: object) -> str:
+    return f"{settings.RAIDWATCH_BASE_URL}/u/{manage_token(subscription_id)}"
+
+
+def send_claimed(ids: list[int], who: str | None = None) -> dict[str, int]:
+    """Send claimed deliveries; returns counts by outcome."""
+    who = who or worker_id()
+    outcome = {"sent": 0, "retry": 0, "failed": 0}
+    rendered: dict[tuple[int, str], tuple[str, str, OutboundMessage]] = {}
+    deliveries = Delivery.objects.filter(id__in=ids, claimed_by=who).select_related("alert").order_by("id")
+    subscriptions = {
+        str(s.pk): s for s in Subscription.objects.filter(pk__in=[d.subscription_id for d in deliveries])
+    }
+    for delivery in deliveries:
+        subscription = subscriptions.get(str(delivery.subscription_id))
+        if subscription is None or not subscription.contact_sealed:
+            _finish(delivery, DeliveryStatus.FAILED, "subscription gone")
+            outcome["failed"] += 1
+            continue
+        message = _message(delivery.alert, subscription, rendered)
+        sender = transport(delivery.channel)
+        _gate.wait(delivery.channel, sender.rate_per_second)
+        try:
+            sender.send(crypto.open_contact(bytes(subscription.contact_sealed)), message)
+        except TransportError as exc:
+            if exc.permanent:
+                disable(str(subscription.pk), exc.message)
+                _finish(delivery, DeliveryStatus.FAILED, exc.message)
+                outcome["failed"] += 1
+                continue
+            if exc.retry_after:
+                _gate.pause(delivery.channel, min(exc.retry_after, MAX_INLINE_WAIT))
+            _retry(delivery, exc.message, exc.retry_after)
+            outcome["retry"] += 1
+            continue
+        except Exception as exc:  # one bad delivery must not stop the batch
+            logger.exception("delivery %s failed unexpectedly", delivery.pk)
+            _retry(delivery, type(exc).__name__, None)
+            outcome["retry"] += 1
+            continue
+        _finish(delivery, DeliveryStatus.SENT, "")
+        outcome["sent"] += 1
+    return outcome
+
+
+def _message(
+    alert: Alert, subscription: Subscription, cache: dict[tuple[int, str], tuple[str, str, OutboundMessage]]
+) -> OutboundMessage:
+    key = (alert.pk, subscription.language)
+    if key not in cache:
+        message = render(alert, subscription.language, unsubscribe_url="")
+        cache[key] = (message.title, message.text, message)
+    base = cache[key][2]
+    return OutboundMessage(
+        text=base.text,
+        title=base.title,
+        url=base.url,
+        unsubscribe_url=_unsubscribe_url(subscription.pk),
+        topic=base.topic,
+        urgency=base.urgency,
+        ttl_seconds=base.ttl_seconds,
+        language=base.language,
+    )
+
+
+def _finish(delivery: Delivery, status: str, error: str) -> None:
+    Delivery.objects.filter(pk=delivery.pk, claimed_by=delivery.claimed_by).update(
+        status=status,
+        sent_at=timezone.now() if status == DeliveryStatus.SENT else None,
+        claimed_by="",
+        claimed_until=None,
+        attempts=F("attempts") + 1,
+        last_error=error[:200],
+    )
+
+
+def _retry(delivery: Delivery, error: str, retry_after: float | None) -> None:
+    attempts = delivery.attempts + 1
+    if attempts >= settings.RAIDWATCH_DELIVERY_MAX_ATTEMPTS:
+        _finish(delivery, DeliveryStatus.FAILED, f"gave up: {error}")
+        return
+    wait = backoff(attempts)
+    if retry_after is not None:
+        wait = max(wait, timedelta(seconds=retry_after))
+    Delivery.objects.filter(pk=delivery.pk, claimed_by=delivery.claimed_by).update(
+        status=DeliveryStatus.PENDING,
+        claimed_by="",
+        claimed_until=None,
+        attempts=attempts,
+        next_attempt_at=timezone.now() + wait,
+        last_error=error[:200],
+    )
+
+
+def send_due(max_batches: int = 50) -> dict[str, int]:
+    """Claim and send until nothing is due (or ``max_batches`` batches, to yield the worker)."""
+    totals = {"sent": 0, "retry": 0, "failed": 0}
+    who = worker_id()
+    for _ in range(max_batches):
+        ids = claim(who=who)
+        if not ids:
+            break
+        for key, value in send_claimed(ids, who).items():
+            totals[key] += value
+    return totals
+
+
+def purge_old_deliveries(now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(days=settings.RAIDWATCH_DELIVERY_RETENTION_DAYS)
+    deleted, _ = (
+        Delivery.objects.filter(created_at__lt=cutoff).exclude(status=DeliveryStatus.SENDING).delete()
+    )
+    return deleted

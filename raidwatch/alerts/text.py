@@ -1,0 +1,95 @@
+"""Alert text: one translatable template per event, rendered per subscriber language.
+
+Every message must fit one SMS in every language (PRODUCT.md), so the templates
+are short and carry only the coarse area, place text, time and a link (R15).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+
+from raidwatch.alerts.models import Alert, CapStatus, Event
+from raidwatch.channels.base import OutboundMessage
+from raidwatch.incidents.models import Kind
+
+# %(kind)s is what was seen, %(place)s where (the verifier's words or the area),
+# %(time)s the local time. Links are added by channels that have room for them.
+TEMPLATES = {
+    Event.UNVERIFIED: gettext_lazy(
+        "UNVERIFIED report, not yet checked: %(kind)s near %(place)s at %(time)s."
+    ),
+    Event.CONFIRMED: gettext_lazy("CONFIRMED: %(kind)s near %(place)s at %(time)s. Know your rights."),
+    Event.UPDATED: gettext_lazy("UPDATE: %(kind)s near %(place)s, %(time)s."),
+    Event.ENDED: gettext_lazy("ALL CLEAR: %(kind)s near %(place)s has ended (%(time)s)."),
+    Event.FALSE_ALARM: gettext_lazy(
+        "FALSE ALARM: the report of %(kind)s near %(place)s was checked: not true."
+    ),
+    Event.RETRACTED: gettext_lazy(
+        "CORRECTION: the alert about %(kind)s near %(place)s was confirmed in error."
+    ),
+    Event.TEST: gettext_lazy("Test message from raidwatch: your alerts work."),
+}
+TITLES = {
+    Event.UNVERIFIED: pgettext_lazy("alert title", "Unverified report"),
+    Event.CONFIRMED: pgettext_lazy("alert title", "Confirmed"),
+    Event.UPDATED: pgettext_lazy("alert title", "Update"),
+    Event.ENDED: pgettext_lazy("alert title", "All clear"),
+    Event.FALSE_ALARM: pgettext_lazy("alert title", "False alarm"),
+    Event.RETRACTED: pgettext_lazy("alert title", "Correction"),
+    Event.TEST: pgettext_lazy("alert title", "Test"),
+}
+EXERCISE_PREFIX = gettext_lazy("EXERCISE, NOT REAL: ")
+
+
+def local_time(alert: Alert) -> str:
+    """The alert's time in the deployment's time zone, in the active language's format."""
+    return formats.time_format(timezone.localtime(alert.sent_at), "TIME_FORMAT")
+
+
+def render_text(alert: Alert, language: str) -> tuple[str, str]:
+    """(title, text) for one language."""
+    with translation.override(language):
+        kind = str(Kind(alert.kind).label) if alert.kind in Kind.values else alert.kind
+        place = alert.place or gettext("your area")
+        text = str(TEMPLATES[Event(alert.event)]) % {
+            "kind": kind.lower(),
+            "place": place,
+            "time": local_time(alert),
+        }
+        title = str(TITLES[Event(alert.event)])
+        if alert.status == CapStatus.EXERCISE:
+            text = str(EXERCISE_PREFIX) + text
+            title = str(EXERCISE_PREFIX) + title
+    return title, text
+
+
+def opaque_topic(alert: Alert) -> str:
+    """A Web Push Topic per incident: the same for its updates (so the phone replaces
+    the earlier alert), meaningless to the push service that sees it (R15)."""
+    key = settings.SECRET_KEY.encode()
+    subject = f"incident:{alert.incident_id}" if alert.incident_id else f"alert:{alert.pk}"
+    digest = hmac.new(key, subject.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+
+def alert_url(alert: Alert) -> str:
+    return f"{settings.RAIDWATCH_BASE_URL}/a/{alert.pk}"
+
+
+def render(alert: Alert, language: str, unsubscribe_url: str) -> OutboundMessage:
+    title, text = render_text(alert, language)
+    return OutboundMessage(
+        text=text,
+        title=title,
+        url=alert_url(alert),
+        unsubscribe_url=unsubscribe_url,
+        topic=opaque_topic(alert),
+        urgency="high" if alert.event in (Event.CONFIRMED, Event.UNVERIFIED) else "normal",
+        language=language,
+    )

@@ -41,7 +41,7 @@ def recording_channel(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Recordin
     RecordingTransport.sent = []
     RecordingTransport.failures = {}
     path = f"{__name__}.RecordingTransport"
-    monkeypatch.setattr(registry, "TRANSPORTS", {name: path for name in registry.TRANSPORTS})
+    monkeypatch.setattr(registry, "TRANSPORTS", dict.fromkeys(registry.TRANSPORTS, path))
     registry.transport.cache_clear()
     yield RecordingTransport
     registry.transport.cache_clear()

@@ -167,6 +167,16 @@ def fan_out(alert_id: int, batch: int = 1000) -> int:
     return created
 
 
+def unfinished_fan_outs(grace: timedelta = timedelta(seconds=30)) -> list[int]:
+    """Alerts whose fan-out has not finished a while after they were created."""
+    cutoff = timezone.now() - grace
+    return list(
+        Alert.objects.filter(fanned_out_at__isnull=True, sent_at__lt=cutoff)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
 def _coalesce_updates(alert: Alert, incident_id: int) -> None:
     """Rapid updates: an older update not yet sent is replaced by this one."""
     Delivery.objects.filter(

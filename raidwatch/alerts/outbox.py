@@ -31,8 +31,11 @@ from raidwatch.subscriptions.models import Subscription
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
 BATCH = 200
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.RAIDWATCH_DELIVERY_LEASE_SECONDS)
 
 
 def worker_id() -> str:
@@ -57,7 +60,7 @@ def claim(batch: int = BATCH, who: str | None = None, now: datetime | None = Non
             # The same condition again: on SQLite (no row locks) another worker
             # may have claimed some in between; those rows simply do not match.
             Delivery.objects.filter(due, id__in=ids).update(
-                status=DeliveryStatus.SENDING, claimed_by=who, claimed_until=now + LEASE
+                status=DeliveryStatus.SENDING, claimed_by=who, claimed_until=now + lease()
             )
     return list(
         Delivery.objects.filter(id__in=ids, claimed_by=who, status=DeliveryStatus.SENDING).values_list(

@@ -16,6 +16,10 @@ def fan_out_task(alert_id: int) -> int:
 
 @task
 def send_deliveries_task() -> dict[str, int]:
+    # A worker killed in the middle of a fan-out leaves its alert without
+    # fanned_out_at; the fan-out is idempotent, so finishing it here loses nothing.
+    for alert_id in actions.unfinished_fan_outs():
+        actions.fan_out(alert_id)
     return outbox.send_due()
 
 

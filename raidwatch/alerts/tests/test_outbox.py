@@ -45,7 +45,7 @@ def test_a_dead_workers_claim_expires_and_is_taken_up(recording_channel, confirm
     claimed = outbox.claim(who="crashed")
     assert claimed
     assert outbox.claim(who="other") == []
-    with time_machine.travel(timezone.now() + outbox.LEASE + timedelta(seconds=1)):
+    with time_machine.travel(timezone.now() + outbox.lease() + timedelta(seconds=1)):
         retaken = outbox.claim(who="other")
         assert retaken == claimed
         outbox.send_claimed(retaken, who="other")

@@ -84,7 +84,7 @@ def _env(data_dir: Path, ntfy_url: str) -> dict[str, str]:
 
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603 - our own interpreter running our own command
+    return subprocess.Popen(
         [sys.executable, "-m", "raidwatch.cli", "worker"],
         cwd=REPO,
         env=env,
@@ -100,7 +100,7 @@ def _statuses(database: Path) -> Counter[str]:
         )
 
 
-def _wait(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+def _wait(condition, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

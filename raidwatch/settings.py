@@ -55,6 +55,12 @@ if PRODUCTION and RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS:
         "RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS is for tests and demos; it is refused in production."
     )
 
+# Hosts of the operator's own services that may be on a private network (signal-cli
+# REST, a self-hosted ntfy or Matrix server); comma-separated host names.
+RAIDWATCH_TRUSTED_HOSTS = frozenset(
+    h.strip().lower() for h in (env_str("RAIDWATCH_TRUSTED_HOSTS") or "").split(",") if h.strip()
+)
+
 # Public outputs never show a finer H3 cell than this (SECURITY.md R4); 8 is about 0.7 km².
 RAIDWATCH_PUBLIC_RESOLUTION = env_int("RAIDWATCH_PUBLIC_RESOLUTION", 8, minimum=0, maximum=8)
 # Precise report locations become unrecoverable after this many hours (R3).

@@ -35,6 +35,11 @@ def check_destination(url: str) -> None:
         raise DestinationRefused("the URL has no host")
     if settings.RAIDWATCH_ALLOW_PRIVATE_ENDPOINTS:
         return
+    if host.lower() in settings.RAIDWATCH_TRUSTED_HOSTS:
+        # The operator's own services (a signal-cli REST wrapper, a self-hosted
+        # ntfy or Matrix server) often live on a private network; the operator
+        # names them. Addresses that subscribers give never get this pass.
+        return
     if parts.scheme != "https":
         raise DestinationRefused("outbound requests must use https")
     try:

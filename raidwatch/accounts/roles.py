@@ -8,6 +8,7 @@ from raidwatch.accounts.models import Role, Volunteer
 PERMISSIONS: dict[str, frozenset[str]] = {
     "incident.confirm": frozenset({Role.VERIFIER, Role.COORDINATOR}),
     "incident.false_alarm": frozenset({Role.VERIFIER, Role.COORDINATOR}),
+    "incident.update": frozenset({Role.VERIFIER, Role.COORDINATOR}),
     "incident.end": frozenset({Role.VERIFIER, Role.COORDINATOR, Role.RESPONDER}),
     "incident.retract": frozenset({Role.VERIFIER, Role.COORDINATOR}),
     "incident.view_unverified": frozenset({Role.VERIFIER, Role.COORDINATOR, Role.RESPONDER}),

@@ -23,6 +23,7 @@ _ALERT_EVENTS = {
     "confirm": Event.CONFIRMED,
     "false_alarm": Event.FALSE_ALARM,
     "end": Event.ENDED,
+    "update": Event.UPDATED,
     "retract": Event.RETRACTED,
 }
 
@@ -113,6 +114,18 @@ def false_alarm(incident_id: int, by: Volunteer | None, reason: str | None = Non
         from_statuses=(Status.UNVERIFIED,),
         to_status=Status.FALSE_ALARM,
         reason=reason,
+    )
+
+
+def update(incident_id: int, by: Volunteer | None, place: str) -> Incident:
+    """Confirmed stays confirmed with new details (the place): an Update to everyone alerted."""
+    return _transition(
+        incident_id,
+        by,
+        action="update",
+        from_statuses=(Status.CONFIRMED,),
+        to_status=Status.CONFIRMED,
+        place=place,
     )
 
 

@@ -118,3 +118,22 @@ def test_an_exercise_says_so(recording_channel, verifier) -> None:
     deliver_all()
     assert recording_channel.sent[0][1].text.startswith("EXERCISE, NOT REAL")
     assert Alert.objects.get(event="confirmed").status == "Exercise"
+
+
+def test_rapid_updates_are_coalesced_into_the_latest(recording_channel, verifier) -> None:
+    subscriber("a@example.org")
+    incident = report().incident
+    actions.confirm(incident.pk, verifier, place="East St")
+    deliver_all()
+    actions.update(incident.pk, verifier, place="East St, north end")
+    actions.update(incident.pk, verifier, place="Market car park")
+    for alert in Alert.objects.filter(fanned_out_at__isnull=True).order_by("id"):
+        alert_actions.fan_out(alert.pk)  # both fanned out before either is sent
+    outbox.send_due()
+    texts = [m.text for _, m in recording_channel.sent]
+    assert len(texts) == 2
+    assert texts[1].startswith("UPDATE")
+    assert "Market car park" in texts[1]
+    updates = Alert.objects.filter(event="updated").order_by("id")
+    assert [u.msg_type for u in updates] == ["Update", "Update"]
+    assert updates[0].references == Alert.objects.get(event="confirmed")

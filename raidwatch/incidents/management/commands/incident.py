@@ -103,6 +103,8 @@ class Command(BaseCommand):
         try:
             if verb == "confirm":
                 incident = actions.confirm(options["id"], volunteer, place=options.get("place"))
+            elif verb == "update":
+                incident = actions.update(options["id"], volunteer, place=options["place"])
             elif verb == "false-alarm":
                 incident = actions.false_alarm(options["id"], volunteer, reason=options.get("reason"))
             elif verb == "end":

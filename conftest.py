@@ -12,7 +12,12 @@ import pytest
 REQUIRE_ALL = os.environ.get("RAIDWATCH_REQUIRE_ALL") == "1"
 
 # Browser fixtures (Playwright on Debian's Chromium) live in a plugin module.
-pytest_plugins = ["raidwatch.testing.browser", "raidwatch.testing.recording", "raidwatch.testing.fake_push"]
+pytest_plugins = [
+    "raidwatch.testing.browser",
+    "raidwatch.testing.recording",
+    "raidwatch.testing.fake_push",
+    "raidwatch.testing.fake_messaging",
+]
 
 
 @pytest.hookimpl(wrapper=True)

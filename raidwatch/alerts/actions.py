@@ -163,6 +163,9 @@ def fan_out(alert_id: int, batch: int = 1000) -> int:
             created += Delivery.objects.filter(alert=alert).count() - before
     if alert.msg_type == MsgType.UPDATE and alert.incident_id is not None:
         _coalesce_updates(alert, alert.incident_id)
+    from raidwatch.alerts.public_posts import plan_public_posts
+
+    plan_public_posts(alert)
     Alert.objects.filter(pk=alert.pk).update(fanned_out_at=now)
     return created
 

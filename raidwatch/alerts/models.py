@@ -114,3 +114,26 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} {self.status}"
+
+
+class PublicPost(models.Model):
+    """One public alert posted once to one area's public channel (an ntfy topic,
+    a Telegram channel): one post reaches everyone following the area (G7)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="public_posts")
+    channel = models.CharField(max_length=20)
+    target = models.CharField(max_length=100)
+    status = models.CharField(max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "channel", "target"], name="public_post_once")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="public_post_due")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.target} {self.status}"

@@ -191,7 +191,9 @@ def _retry(delivery: Delivery, error: str, retry_after: float | None) -> None:
 
 def send_due(max_batches: int = 50) -> dict[str, int]:
     """Claim and send until nothing is due (or ``max_batches`` batches, to yield the worker)."""
-    totals = {"sent": 0, "retry": 0, "failed": 0}
+    from raidwatch.alerts.public_posts import send_public_posts
+
+    totals = {"sent": 0, "retry": 0, "failed": 0, "public": send_public_posts()}
     who = worker_id()
     for _ in range(max_batches):
         ids = claim(who=who)

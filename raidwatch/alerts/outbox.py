@@ -12,6 +12,7 @@ import logging
 import socket
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,7 +24,7 @@ from django.utils import timezone
 from raidwatch.alerts.actions import backoff
 from raidwatch.alerts.models import Alert, Delivery, DeliveryStatus
 from raidwatch.alerts.text import render
-from raidwatch.channels.base import OutboundMessage, TransportError
+from raidwatch.channels.base import OutboundMessage, Transport, TransportError
 from raidwatch.channels.registry import transport
 from raidwatch.lib import crypto
 from raidwatch.subscriptions.actions import disable, manage_token
@@ -32,6 +33,7 @@ from raidwatch.subscriptions.models import Subscription
 logger = logging.getLogger(__name__)
 
 BATCH = 200
+SEND_THREADS = 16
 
 
 def lease() -> timedelta:
@@ -76,17 +78,22 @@ class _RateGate:
     next_slot: dict[str, float] = field(default_factory=dict)
     paused_until: dict[str, float] = field(default_factory=dict)
 
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
     def wait(self, channel: str, rate: float | None) -> None:
-        now = time.monotonic()
-        pause = self.paused_until.get(channel, 0.0)
-        slot = max(self.next_slot.get(channel, 0.0), pause, now)
+        # Book the slot under the lock, sleep outside it: senders on other
+        # threads each get their own slot at the provider's pace.
+        with self.lock:
+            now = time.monotonic()
+            slot = max(self.next_slot.get(channel, 0.0), self.paused_until.get(channel, 0.0), now)
+            if rate:
+                self.next_slot[channel] = slot + 1.0 / rate
         if slot > now:
             time.sleep(slot - now)
-        if rate:
-            self.next_slot[channel] = max(slot, time.monotonic()) + 1.0 / rate
 
     def pause(self, channel: str, seconds: float) -> None:
-        self.paused_until[channel] = time.monotonic() + seconds
+        with self.lock:
+            self.paused_until[channel] = time.monotonic() + seconds
 
 
 _gate = _RateGate()
@@ -99,45 +106,82 @@ def _unsubscribe_url(subscription_id: object) -> str:
     return f"{settings.RAIDWATCH_BASE_URL}/u/{manage_token(subscription_id)}"
 
 
+def _attempt(
+    sender: Transport, channel: str, contact: dict[str, object], message: OutboundMessage
+) -> Exception | None:
+    """Send one message; the outcome is returned, so the caller records it in order."""
+    _gate.wait(channel, sender.rate_per_second)
+    try:
+        sender.send(contact, message)
+    except Exception as exc:  # recorded by the caller; one bad delivery must not stop the batch
+        return exc
+    return None
+
+
 def send_claimed(ids: list[int], who: str | None = None) -> dict[str, int]:
-    """Send claimed deliveries; returns counts by outcome."""
+    """Send claimed deliveries; returns counts by outcome.
+
+    Transports that allow it (Web Push: one request per subscriber, no provider
+    rate) send from a small thread pool, since each send is mostly waiting on
+    the network; the others send one at a time at their provider's pace.
+    Outcomes are written from this thread only.
+    """
     who = who or worker_id()
     outcome = {"sent": 0, "retry": 0, "failed": 0}
     rendered: dict[tuple[int, str], tuple[str, str, OutboundMessage]] = {}
-    deliveries = Delivery.objects.filter(id__in=ids, claimed_by=who).select_related("alert").order_by("id")
+    deliveries = list(
+        Delivery.objects.filter(id__in=ids, claimed_by=who).select_related("alert").order_by("id")
+    )
     subscriptions = {
         str(s.pk): s for s in Subscription.objects.filter(pk__in=[d.subscription_id for d in deliveries])
     }
-    for delivery in deliveries:
-        subscription = subscriptions.get(str(delivery.subscription_id))
-        if subscription is None or not subscription.contact_sealed:
-            _finish(delivery, DeliveryStatus.FAILED, "subscription gone")
-            outcome["failed"] += 1
-            continue
-        message = _message(delivery.alert, subscription, rendered)
-        sender = transport(delivery.channel)
-        _gate.wait(delivery.channel, sender.rate_per_second)
-        try:
-            sender.send(crypto.open_contact(bytes(subscription.contact_sealed)), message)
-        except TransportError as exc:
-            if exc.permanent:
-                disable(str(subscription.pk), exc.message)
-                _finish(delivery, DeliveryStatus.FAILED, exc.message)
-                outcome["failed"] += 1
+    attempts: list[tuple[Delivery, Subscription | None, Future[Exception | None] | None]] = []
+    with ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="raidwatch-send") as pool:
+        for delivery in deliveries:
+            subscription = subscriptions.get(str(delivery.subscription_id))
+            if subscription is None or not subscription.contact_sealed:
+                attempts.append((delivery, None, None))
                 continue
-            if exc.retry_after:
-                _gate.pause(delivery.channel, min(exc.retry_after, MAX_INLINE_WAIT))
-            _retry(delivery, exc.message, exc.retry_after)
-            outcome["retry"] += 1
-            continue
-        except Exception as exc:  # one bad delivery must not stop the batch
-            logger.exception("delivery %s failed unexpectedly", delivery.pk)
-            _retry(delivery, type(exc).__name__, None)
-            outcome["retry"] += 1
-            continue
+            sender = transport(delivery.channel)
+            args = (
+                sender,
+                delivery.channel,
+                crypto.open_contact(bytes(subscription.contact_sealed)),
+                _message(delivery.alert, subscription, rendered),
+            )
+            if sender.concurrency > 1:
+                attempts.append((delivery, subscription, pool.submit(_attempt, *args)))
+            else:
+                done: Future[Exception | None] = Future()
+                done.set_result(_attempt(*args))
+                attempts.append((delivery, subscription, done))
+        for delivery, subscription, future in attempts:
+            _record(delivery, subscription, future.result() if future else None, outcome)
+    return outcome
+
+
+def _record(
+    delivery: Delivery, subscription: Subscription | None, error: Exception | None, outcome: dict[str, int]
+) -> None:
+    if subscription is None:
+        _finish(delivery, DeliveryStatus.FAILED, "subscription gone")
+        outcome["failed"] += 1
+    elif error is None:
         _finish(delivery, DeliveryStatus.SENT, "")
         outcome["sent"] += 1
-    return outcome
+    elif isinstance(error, TransportError) and error.permanent:
+        disable(str(subscription.pk), error.message)
+        _finish(delivery, DeliveryStatus.FAILED, error.message)
+        outcome["failed"] += 1
+    elif isinstance(error, TransportError):
+        if error.retry_after:
+            _gate.pause(delivery.channel, min(error.retry_after, MAX_INLINE_WAIT))
+        _retry(delivery, error.message, error.retry_after)
+        outcome["retry"] += 1
+    else:
+        logger.error("delivery %s failed unexpectedly: %s", delivery.pk, type(error).__name__)
+        _retry(delivery, type(error).__name__, None)
+        outcome["retry"] += 1
 
 
 def _message(

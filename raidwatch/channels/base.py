@@ -53,6 +53,8 @@ class Transport:
     needs_confirmation: ClassVar[bool] = True
     # The provider's allowed sending rate, per second, for this process; None = unlimited.
     rate_per_second: ClassVar[float | None] = None
+    # How many sends may run at once (threads); 1 for providers with a rate limit.
+    concurrency: ClassVar[int] = 1
 
     def normalise_address(self, contact: dict[str, object]) -> str:
         """The canonical form of the contact's address (for the lookup hash), or InvalidAddress."""

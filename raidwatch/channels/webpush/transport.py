@@ -98,6 +98,8 @@ class WebPushTransport(Transport):
     # The browser handed us the subscription itself; nobody can subscribe a
     # device they do not hold, so there is nothing to confirm.
     needs_confirmation: ClassVar[bool] = False
+    # One request per subscriber, to many push services: mostly network waiting.
+    concurrency: ClassVar[int] = 16
 
     def __init__(self) -> None:
         # One guarded session per thread: connections to the push service are

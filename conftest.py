@@ -17,6 +17,8 @@ pytest_plugins = [
     "raidwatch.testing.recording",
     "raidwatch.testing.fake_push",
     "raidwatch.testing.fake_messaging",
+    "raidwatch.testing.fake_smtp",
+    "raidwatch.testing.fake_sms",
 ]
 
 

@@ -160,6 +160,31 @@ def run_every_flow(client: Client, verifier: Any) -> None:
     assert posted.status_code == 200
     assert client.post("/en/report", {"kind": "arrest", "place": "", "when": "0"}).status_code == 422
 
+    # Subscribing, confirming by code and leaving: the subscriber's own flows.
+    subscribed = client.post(
+        "/api/v1/subscriptions",
+        {"channel": "email", "area": {"postcode": "E1"}, "address": "someone@example.org"},
+        content_type="application/json",
+    )
+    assert subscribed.status_code == 201
+    subscription = subscribed.json()
+    assert (
+        client.post(
+            f"/api/v1/subscriptions/{subscription['id']}/confirm",
+            {"code": "000000"},
+            content_type="application/json",
+        ).status_code
+        == 422
+    )
+    assert (
+        client.delete(
+            f"/api/v1/subscriptions/{subscription['id']}",
+            headers={"Authorization": f"Bearer {subscription['manage_token']}"},
+        ).status_code
+        == 204
+    )
+    assert client.get("/api/v1/push/vapid-public-key").status_code == 200
+
     incident_id = point.json()["incident"]["id"]
     actions.confirm(incident_id, verifier, place="Whitechapel market")
 

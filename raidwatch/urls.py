@@ -8,18 +8,25 @@ from django.views.defaults import page_not_found
 
 from raidwatch.api import api
 from raidwatch.lib.api import error_response
+from raidwatch.public.alert_views import one_click_unsubscribe, public_alert
 from raidwatch.public.views import healthz
+from raidwatch.subscriptions.views import service_worker
 
 # The API, feeds, streams, webhooks and /healthz have no language prefix.
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    # Short links for alert messages, and the push service worker at the root scope.
+    path("a/<int:alert_id>", public_alert, name="public_alert"),
+    path("u/<str:token>", one_click_unsubscribe, name="one_click_unsubscribe"),
+    path("sw.js", service_worker, name="service_worker"),
 ]
 
 # Pages live under /<lang>/; LocaleMiddleware redirects an unprefixed page URL.
 urlpatterns += i18n_patterns(
     path("", include("raidwatch.public.urls")),
     path("", include("raidwatch.intake.urls")),
+    path("", include("raidwatch.subscriptions.urls")),
     prefix_default_language=True,
 )
 

@@ -191,9 +191,26 @@ def _coalesce_updates(alert: Alert, incident_id: int) -> None:
     ).update(status=DeliveryStatus.SUPPRESSED, last_error="replaced by a newer update")
 
 
+class TestAlertRefused(ValueError):
+    pass
+
+
+TEST_ALERT_INTERVAL = timedelta(minutes=5)
+
+
 def send_test_alert(subscription: Subscription) -> Alert:
-    """A Test alert to one subscription, from its manage page."""
+    """A Test alert to one subscription, from its manage page.
+
+    Only to a confirmed subscription, and not more often than every few minutes:
+    otherwise whoever subscribed someone else's number could make it ring on demand.
+    """
     now = timezone.now()
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        raise TestAlertRefused("the subscription is not active")
+    if Delivery.objects.filter(
+        subscription=subscription, alert__event=Event.TEST, created_at__gt=now - TEST_ALERT_INTERVAL
+    ).exists():
+        raise TestAlertRefused("a test alert was sent a moment ago")
     with transaction.atomic():
         alert = Alert.objects.create(
             incident=None,

@@ -28,7 +28,7 @@ from raidwatch.channels.base import OutboundMessage, Transport, TransportError
 from raidwatch.channels.registry import transport
 from raidwatch.lib import crypto
 from raidwatch.subscriptions.actions import disable, manage_token
-from raidwatch.subscriptions.models import Subscription
+from raidwatch.subscriptions.models import Subscription, SubscriptionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,9 @@ def send_claimed(ids: list[int], who: str | None = None) -> dict[str, int]:
     with ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="raidwatch-send") as pool:
         for delivery in deliveries:
             subscription = subscriptions.get(str(delivery.subscription_id))
-            if subscription is None or not subscription.contact_sealed:
+            # Only confirmed subscriptions hear anything (a pending one could be
+            # someone else's address); a disabled one has no contact left.
+            if subscription is None or subscription.status != SubscriptionStatus.ACTIVE:
                 attempts.append((delivery, None, None))
                 continue
             sender = transport(delivery.channel)
@@ -164,7 +166,7 @@ def _record(
     delivery: Delivery, subscription: Subscription | None, error: Exception | None, outcome: dict[str, int]
 ) -> None:
     if subscription is None:
-        _finish(delivery, DeliveryStatus.FAILED, "subscription gone")
+        _finish(delivery, DeliveryStatus.FAILED, "subscription gone or not active")
         outcome["failed"] += 1
     elif error is None:
         _finish(delivery, DeliveryStatus.SENT, "")

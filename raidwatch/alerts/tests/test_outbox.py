@@ -119,3 +119,25 @@ def test_a_test_alert_reaches_one_subscription(recording_channel) -> None:
     assert [(a, m.text.startswith("Test message")) for a, m in recording_channel.sent] == [
         ("me@example.org", True)
     ]
+
+
+def test_test_alerts_go_only_to_confirmed_subscriptions_and_not_on_repeat(recording_channel) -> None:
+    from raidwatch.alerts.actions import TestAlertRefused
+
+    subscription = subscriber("me@example.org")
+    alert_actions.send_test_alert(subscription)
+    with pytest.raises(TestAlertRefused):
+        alert_actions.send_test_alert(subscription)
+    Subscription.objects.filter(pk=subscription.pk).update(status=SubscriptionStatus.PENDING)
+    subscription.refresh_from_db()
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)), pytest.raises(TestAlertRefused):
+        alert_actions.send_test_alert(subscription)
+
+
+def test_a_pending_subscription_is_never_sent_an_alert(recording_channel, confirmed_alert) -> None:
+    pending = subscriber("pending@example.org")
+    alert_actions.fan_out(confirmed_alert.pk)
+    Subscription.objects.filter(pk=pending.pk).update(status=SubscriptionStatus.PENDING)
+    outbox.send_due()
+    assert recording_channel.sent == []
+    assert Delivery.objects.get().status == DeliveryStatus.FAILED

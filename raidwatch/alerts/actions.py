@@ -51,8 +51,8 @@ def alert_cells(incident: Incident) -> list[str]:
 def alert_for_incident(incident: Incident, event: str) -> Alert:
     """Create the alert for an incident change; call inside the change's transaction.
 
-    The fan-out is enqueued to run once the transaction commits, so a change that
-    rolls back alerts nobody.
+    The fan-out is enqueued in the same transaction, so a change that rolls back
+    alerts nobody and a committed change is never left without its fan-out.
     """
     msg_type, scope, certainty = _PLAN[event]
     previous = incident.alerts.order_by("-id")
@@ -76,8 +76,9 @@ def alert_for_incident(incident: Incident, event: str) -> Alert:
     )
     from raidwatch.alerts.tasks import fan_out_task
 
-    alert_id = alert.pk
-    transaction.on_commit(lambda: fan_out_task.enqueue(alert_id))
+    # The queue is a table in the same database, so enqueuing here is part of
+    # the change's transaction: the fan-out exists exactly when the change does.
+    fan_out_task.enqueue(alert.pk)
     return alert
 
 
@@ -233,7 +234,7 @@ def send_test_alert(subscription: Subscription) -> Alert:
         )
         from raidwatch.alerts.tasks import send_deliveries_task
 
-        transaction.on_commit(lambda: send_deliveries_task.enqueue())
+        send_deliveries_task.enqueue()
     return alert
 
 

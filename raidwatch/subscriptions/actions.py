@@ -124,10 +124,8 @@ def subscribe(
         if code is not None:
             from raidwatch.alerts.tasks import send_confirmation_code
 
-            subscription_id, language_code = str(subscription.pk), language
-            transaction.on_commit(
-                lambda: send_confirmation_code.enqueue(subscription_id, code, language_code)
-            )
+            # Same database, same transaction: the code goes out exactly when the subscription exists.
+            send_confirmation_code.enqueue(str(subscription.pk), code, language)
     return Subscribed(subscription, manage_token(subscription.pk))
 
 

@@ -19,6 +19,7 @@ pytest_plugins = [
     "raidwatch.testing.fake_messaging",
     "raidwatch.testing.fake_smtp",
     "raidwatch.testing.fake_sms",
+    "raidwatch.testing.fake_social",
 ]
 
 

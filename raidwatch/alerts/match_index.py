@@ -17,11 +17,16 @@ Layout, chosen for memory first and lookups second:
   subscriptions are indexed, and each level has its own cell map, so a match
   never looks at a subscription it would then have to filter out.
 
+Handles are numbered in map order after each build (``_renumbered``), so that
+the subscribers one alert matches have nearby handles and nearby id strings:
+matching then walks memory in order instead of jumping around 1M scattered
+objects, which halves the time of a large match.
+
 Live updates: ``add`` indexes one subscription (replacing what it had) and
-``remove`` forgets one. A removed handle is only marked dead (its UUID slot is
+``remove`` forgets one. A removed handle is only marked dead (its id slot is
 cleared), because finding it in every cell it was in would need a per-handle
-cell list as large as the index itself; dead handles are dropped from the
-arrays once they pile up (``_compact``).
+cell list as large as the index itself; once dead handles pile up, the tables
+are renumbered without them.
 
 Concurrency: changes and rebuilds take a lock; matching does not. A rebuild
 fills a new generation of the tables and swaps it in at the end, replaying any
@@ -45,6 +50,8 @@ import time
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import cast
 
 import h3
@@ -58,8 +65,8 @@ HANDLE_TYPECODE = "I"
 BUILD_CHUNK_SIZE = 20_000
 # How stale the process-wide index may get before it is rebuilt from the table.
 DEFAULT_MAX_AGE_S = 900.0
-# Dead handles are purged from the arrays once there are this many and they make
-# up this share of the handles: rarely enough that removals stay cheap on
+# Dead handles are purged (by renumbering) once there are this many and they
+# make up this share of the handles: rarely enough that removals stay cheap on
 # average, often enough that dead entries never slow matching noticeably.
 COMPACT_MIN_DEAD = 4096
 COMPACT_DEAD_SHARE = 1 / 32
@@ -119,8 +126,11 @@ class MatchIndex:
         with self._lock:
             self._journal = []
         try:
-            tables = _Tables()
-            rows = _fill(tables, groups)
+            filled = _Tables()
+            rows = _fill(filled, groups)
+            # Outside the lock: live updates keep flowing (into the journal) meanwhile.
+            tables = _renumbered(filled)
+            del filled
             with self._lock:
                 for op, subscription_id, replayed, level in self._journal or ():
                     if op == "add":
@@ -155,7 +165,12 @@ class MatchIndex:
         """Forget a subscription (disabled, deleted, or leaving); False if it was not indexed."""
         key = str(subscription_id)
         with self._lock:
-            removed = _remove(self._tables, key)
+            tables = self._tables
+            removed = _remove(tables, key)
+            if tables.dead >= COMPACT_MIN_DEAD and tables.dead >= len(tables.ids) * COMPACT_DEAD_SHARE:
+                # A new generation, swapped in whole: a match running meanwhile
+                # keeps reading the old one, whose handles and ids agree.
+                self._tables = _renumbered(tables)
             if self._journal is not None:
                 self._journal.append(("remove", key, (), ""))
         return removed
@@ -168,21 +183,12 @@ class MatchIndex:
         tables = self._tables
         found = _collect(tables, match_keys(list(alert_cells)), levels)
         ids = tables.ids
-        result = {ids[handle] for handle in found}
-        result.discard(None)  # handles removed since the last compaction
-        return cast(set[str], result)
-
-    def match_handles(self, alert_cells: Iterable[str], levels: Iterable[str] | None = None) -> set[int]:
-        """As ``match``, but the handles (``subscription_id(handle)`` turns one into an id)."""
-        tables = self._tables
-        found = _collect(tables, match_keys(list(alert_cells)), levels)
+        # One C-level call looks them all up, faster than a comprehension; but
+        # itemgetter of one handle gives the item itself, not a tuple.
+        result = set(itemgetter(*found)(ids)) if len(found) > 1 else {ids[handle] for handle in found}
         if tables.dead:
-            ids = tables.ids
-            found = {handle for handle in found if ids[handle] is not None}
-        return found
-
-    def subscription_id(self, handle: int) -> str | None:
-        return self._tables.ids[handle]
+            result.discard(None)  # handles removed since the last renumbering
+        return cast(set[str], result)
 
     def __len__(self) -> int:
         return len(self._tables.handle_of)
@@ -271,26 +277,60 @@ def _remove(tables: _Tables, key: str) -> bool:
     handle = tables.handle_of.pop(key, None)
     if handle is None:
         return False
-    tables.ids[handle] = None
+    # Counted before the slot is cleared: a match that sees the None then also
+    # sees a non-zero count, and drops it.
     tables.dead += 1
-    if tables.dead >= COMPACT_MIN_DEAD and tables.dead >= len(tables.ids) * COMPACT_DEAD_SHARE:
-        _compact(tables)
+    tables.ids[handle] = None
     return True
 
 
-def _compact(tables: _Tables) -> None:
-    """Drop dead handles from the arrays. Handles are not renumbered: a dead
-    handle's slot in ``ids`` stays None (8 bytes), which keeps this one pass."""
-    ids = tables.ids
-    for bucket in tables.postings.values():
-        for cell in list(bucket):
-            live = array(HANDLE_TYPECODE, [handle for handle in bucket[cell] if ids[handle] is not None])
-            if live:
-                # One assignment: a match running meanwhile sees the old or the new array.
-                bucket[cell] = live
-            else:
-                del bucket[cell]
-    tables.dead = 0
+def _renumbered(tables: _Tables) -> _Tables:
+    """The same index with dead handles dropped and live ones numbered in map order.
+
+    Handles are given in the order their subscriptions first appear when the
+    cells are walked in H3 order (each cell placed by its centre child at the
+    match resolution, so cells of all resolutions interleave by place). H3's
+    numbering follows its hierarchy, so neighbours on the map get neighbouring
+    handles, and the id strings are copied in that order so they lie together
+    in memory too. Runs in C-level loops where it can: 0.2-0.3 µs per pair here.
+    """
+    old_ids = tables.ids
+    placed = sorted(
+        (
+            (h3.cell_to_center_child(cell, MATCH_RESOLUTION), level, cell)
+            for level, bucket in tables.postings.items()
+            for cell in bucket
+        ),
+    )
+    arrays = [tables.postings[level][cell] for _, level, cell in placed]
+    # dict keeps first-seen order, and fromkeys runs the whole walk in C.
+    order = [handle for handle in dict.fromkeys(chain.from_iterable(arrays)) if old_ids[handle] is not None]
+    new_of = array(HANDLE_TYPECODE, [0]) * len(old_ids)
+    for new, old in enumerate(order):
+        new_of[old] = new
+    # str(key) and key[:] give back the same object; encoding and decoding makes
+    # a new one, allocated now, next to the previous handle's.
+    live_ids = [cast(str, old_ids[old]).encode().decode() for old in order]
+    handle_of = {key: handle for handle, key in enumerate(live_ids)}
+    if len(live_ids) != len(tables.handle_of):
+        # A subscription without cells matches nothing and is in no array; keep it known.
+        for key in tables.handle_of.keys() - handle_of.keys():
+            handle_of[key] = len(live_ids)
+            live_ids.append(key)
+    fresh = _Tables()
+    fresh.ids = cast(list[str | None], live_ids)
+    fresh.handle_of = handle_of
+    for level, bucket in tables.postings.items():
+        new_bucket = fresh.postings[level] = {}
+        for cell, handles in bucket.items():
+            kept = [handle for handle in handles if old_ids[handle] is not None] if tables.dead else handles
+            if len(kept) > 1:
+                # itemgetter looks them all up in one C call (40 % faster than map
+                # at 60M pairs); with one argument it returns the item, not a tuple.
+                new_bucket[cell] = array(HANDLE_TYPECODE, itemgetter(*kept)(new_of))
+            elif kept:
+                new_bucket[cell] = array(HANDLE_TYPECODE, [new_of[kept[0]]])
+    return fresh
 
 
 def _collect(tables: _Tables, keys: set[str], levels: Iterable[str] | None) -> set[int]:

@@ -88,7 +88,6 @@ def test_the_index_gives_the_same_set_as_the_table(subscriptions, alerts, wanted
         from_table = match_subscriptions(alert_cells, wanted)
         assert index.match(alert_cells, wanted) == from_table
         assert from_table == _scan(alert_cells, active)
-        assert {index.subscription_id(h) for h in index.match_handles(alert_cells, wanted)} == from_table
 
 
 @pytest.mark.django_db
@@ -132,7 +131,6 @@ def test_add_and_remove_update_matches_at_once() -> None:
     assert index.remove(second) is True
     assert index.remove(second) is False
     assert index.match(here) == set()
-    assert index.match_handles(here) == set()
     assert str(second) not in index
     assert len(index) == 1
 
@@ -204,3 +202,27 @@ def test_the_shared_index_is_rebuilt_when_invalidated_or_stale() -> None:
     assert second.match(_alert(51.515, -0.072)) == {sub_id}
     assert shared_index(max_age_s=0.0) is not second
     invalidate()
+
+
+def test_loading_numbers_handles_in_map_order_without_changing_answers() -> None:
+    london = resolve_area({"lat": 51.515, "lon": -0.072, "radius_km": 1}).cells
+    manchester = resolve_area({"lat": 53.48, "lon": -2.24, "radius_km": 1}).cells
+    # Interleaved, as rows arrive from the table: the renumbering groups them by place.
+    groups = [
+        (f"{city}-{n}", Level.VERIFIED, cells)
+        for n in range(3)
+        for city, cells in (("london", london), ("manchester", manchester))
+    ]
+    index = MatchIndex()
+    index.load([*groups, ("no-cells", Level.VERIFIED, [])])
+    assert index.match(_alert(51.515, -0.072)) == {"london-0", "london-1", "london-2"}
+    assert index.match(_alert(53.48, -2.24)) == {"manchester-0", "manchester-1", "manchester-2"}
+    handles = {index._tables.ids[h]: h for h in range(6)}
+    by_city = (
+        sorted(handles[f"london-{n}"] for n in range(3)),
+        sorted(handles[f"manchester-{n}"] for n in range(3)),
+    )
+    assert {tuple(by_city[0]), tuple(by_city[1])} == {(0, 1, 2), (3, 4, 5)}
+    # A subscription with no cells matches nothing but is still known to the index.
+    assert "no-cells" in index
+    assert len(index) == 7

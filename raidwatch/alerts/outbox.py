@@ -136,30 +136,59 @@ def send_claimed(ids: list[int], who: str | None = None) -> dict[str, int]:
         str(s.pk): s for s in Subscription.objects.filter(pk__in=[d.subscription_id for d in deliveries])
     }
     attempts: list[tuple[Delivery, Subscription | None, Future[Exception | None] | None]] = []
-    with ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="raidwatch-send") as pool:
-        for delivery in deliveries:
-            subscription = subscriptions.get(str(delivery.subscription_id))
-            # Only confirmed subscriptions hear anything (a pending one could be
-            # someone else's address); a disabled one has no contact left.
-            if subscription is None or subscription.status != SubscriptionStatus.ACTIVE:
-                attempts.append((delivery, None, None))
-                continue
-            sender = transport(delivery.channel)
-            args = (
-                sender,
-                delivery.channel,
-                crypto.open_contact(bytes(subscription.contact_sealed)),
-                _message(delivery.alert, subscription, rendered),
-            )
-            if sender.concurrency > 1:
-                attempts.append((delivery, subscription, pool.submit(_attempt, *args)))
-            else:
-                done: Future[Exception | None] = Future()
-                done.set_result(_attempt(*args))
-                attempts.append((delivery, subscription, done))
-        for delivery, subscription, future in attempts:
-            _record(delivery, subscription, future.result() if future else None, outcome)
+    pool = _send_pool()
+    for delivery in deliveries:
+        subscription = subscriptions.get(str(delivery.subscription_id))
+        # Only confirmed subscriptions hear anything (a pending one could be
+        # someone else's address); a disabled one has no contact left.
+        if subscription is None or subscription.status != SubscriptionStatus.ACTIVE:
+            attempts.append((delivery, None, None))
+            continue
+        sender = transport(delivery.channel)
+        args = (
+            sender,
+            delivery.channel,
+            crypto.open_contact(bytes(subscription.contact_sealed)),
+            _message(delivery.alert, subscription, rendered),
+        )
+        if sender.concurrency > 1:
+            attempts.append((delivery, subscription, pool.submit(_attempt, *args)))
+        else:
+            done: Future[Exception | None] = Future()
+            done.set_result(_attempt(*args))
+            attempts.append((delivery, subscription, done))
+    sent: list[int] = []
+    for delivery, subscription, future in attempts:
+        error = future.result() if future else None
+        if subscription is not None and error is None:
+            sent.append(delivery.pk)  # recorded below in one statement
+            continue
+        _record(delivery, subscription, error, outcome)
+    if sent:
+        Delivery.objects.filter(pk__in=sent, claimed_by=who).update(
+            status=DeliveryStatus.SENT,
+            sent_at=timezone.now(),
+            claimed_by="",
+            claimed_until=None,
+            attempts=F("attempts") + 1,
+            last_error="",
+        )
+        outcome["sent"] += len(sent)
     return outcome
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    """One pool per process for its lifetime: its threads keep their HTTP sessions
+    (and so their connections to push services) from batch to batch."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="raidwatch-send")
+        return _pool
 
 
 def _record(

@@ -167,9 +167,17 @@ def reporter_key(client_token: str | None, client_address: str | None, now: date
 _CONTACT_INFO = b"raidwatch contact v1"
 
 
+_contact_keys: dict[Path, X25519PrivateKey] = {}
+
+
 def _contact_private_key() -> X25519PrivateKey:
-    raw = read_or_create_key(Path(settings.KEY_DIR) / "contact.key")
-    return X25519PrivateKey.from_private_bytes(raw)
+    # Kept in memory once read: the sending worker opens a contact per delivery,
+    # and this key (unlike the expiring location keys) lives as long as the data.
+    path = Path(settings.KEY_DIR) / "contact.key"
+    key = _contact_keys.get(path)
+    if key is None:
+        key = _contact_keys[path] = X25519PrivateKey.from_private_bytes(read_or_create_key(path))
+    return key
 
 
 def contact_public_key() -> X25519PublicKey:

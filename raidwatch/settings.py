@@ -70,6 +70,11 @@ RAIDWATCH_LOCATION_RETENTION_HOURS = env_int(
 # An unverified incident with no new report for this long expires.
 RAIDWATCH_UNVERIFIED_EXPIRY_MINUTES = env_int("RAIDWATCH_UNVERIFIED_EXPIRY_MINUTES", 180, minimum=10)
 RAIDWATCH_REPORT_ALLOWANCE = env_int("RAIDWATCH_REPORT_ALLOWANCE", 5, minimum=1)
+# Two-person rule: an alert that would reach more subscribers than this needs a
+# second verifier's sign-off (protects against one hijacked account).
+RAIDWATCH_TWO_PERSON_THRESHOLD = env_int("RAIDWATCH_TWO_PERSON_THRESHOLD", 20000, minimum=0)
+# How long a verifier's claim on an incident lasts without activity.
+RAIDWATCH_CLAIM_MINUTES = env_int("RAIDWATCH_CLAIM_MINUTES", 15, minimum=1, maximum=240)
 # Storm limits: new alerts per subscriber per hour (all-clears and corrections always go).
 RAIDWATCH_ALERTS_PER_HOUR = env_int("RAIDWATCH_ALERTS_PER_HOUR", 10, minimum=1)
 RAIDWATCH_DELIVERY_MAX_ATTEMPTS = env_int("RAIDWATCH_DELIVERY_MAX_ATTEMPTS", 10, minimum=1)

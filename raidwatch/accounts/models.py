@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
+    ADMIN = "admin", _("Admin")
     COORDINATOR = "coordinator", _("Coordinator")
     VERIFIER = "verifier", _("Verifier")
     RESPONDER = "responder", _("Responder")

@@ -5,13 +5,25 @@ from __future__ import annotations
 from raidwatch.accounts.models import Role, Volunteer
 
 # Actions on incidents. The Verification desk issue extends this table.
+_DESK = frozenset({Role.VERIFIER, Role.COORDINATOR, Role.ADMIN})
+_EVERY_VOLUNTEER = frozenset({Role.VERIFIER, Role.COORDINATOR, Role.ADMIN, Role.RESPONDER})
+
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "incident.confirm": frozenset({Role.VERIFIER, Role.COORDINATOR}),
-    "incident.false_alarm": frozenset({Role.VERIFIER, Role.COORDINATOR}),
-    "incident.update": frozenset({Role.VERIFIER, Role.COORDINATOR}),
-    "incident.end": frozenset({Role.VERIFIER, Role.COORDINATOR, Role.RESPONDER}),
-    "incident.retract": frozenset({Role.VERIFIER, Role.COORDINATOR}),
-    "incident.view_unverified": frozenset({Role.VERIFIER, Role.COORDINATOR, Role.RESPONDER}),
+    "incident.view_unverified": _EVERY_VOLUNTEER,
+    "incident.claim": _DESK,
+    "incident.confirm": _DESK,
+    "incident.update": _DESK,
+    "incident.false_alarm": _DESK,
+    "incident.end": _EVERY_VOLUNTEER,
+    "incident.retract": _DESK,
+    "incident.merge": _DESK,
+    "incident.move_report": _DESK,
+    "incident.bulk_dismiss": _DESK,
+    "incident.expire": _DESK,
+    "incident.observe": _EVERY_VOLUNTEER,
+    "incident.respond": frozenset({Role.RESPONDER, Role.VERIFIER, Role.COORDINATOR}),
+    "two_person.waive": frozenset({Role.COORDINATOR, Role.ADMIN}),
+    "volunteer.manage": frozenset({Role.COORDINATOR, Role.ADMIN}),
 }
 
 

@@ -17,13 +17,14 @@ def incident_event_payload(incident: Incident) -> dict[str, Any]:
     return payload
 
 
-def append_incident_event(incident: Incident, event_type: str) -> Event:
+def append_incident_event(incident: Incident, event_type: str, *, desk_only: bool = False) -> Event:
     """Log a change of ``incident``. The payload is always the coarse public shape;
-    the event is public only when the incident is (never an unverified one)."""
+    the event is public only when the incident is (never an unverified one), and
+    never for desk work (claims, responders' progress) that only volunteers see."""
     return Event.objects.create(
         at=timezone.now(),
         type=event_type,
-        public=incident.is_public,
+        public=incident.is_public and not desk_only,
         incident=incident,
         payload=incident_event_payload(incident),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +26,7 @@ class Status(models.TextChoices):
     FALSE_ALARM = "false_alarm", _("False alarm")
     EXPIRED = "expired", _("Expired")
     RETRACTED = "retracted", _("Retracted (confirmed in error)")
+    MERGED = "merged", _("Merged into another incident")
 
 
 # Open incidents still gather reports; public ones appear in the API and feeds.
@@ -54,6 +56,19 @@ class Incident(models.Model):
     corroborations = models.PositiveIntegerField(default=0)
     confidence = models.FloatField(default=0.0)
     is_exercise = models.BooleanField(default=False)
+    # The desk: one verifier works an incident at a time (a claim with a lease).
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="claimed_incidents"
+    )
+    claimed_until = models.DateTimeField(null=True)
+    # Two-person rule: the verifier who asked to confirm a wide alert.
+    signoff_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    merged_into = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, related_name="merged")
+    # Timing shown on the desk: first claim, and the verdict (confirm or debunk).
+    first_looked_at = models.DateTimeField(null=True)
+    verified_at = models.DateTimeField(null=True)
 
     class Meta:
         indexes = [
@@ -111,3 +126,52 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} {self.type}"
+
+
+class Observation(models.Model):
+    """What a responder saw at the scene: counts and markings, never a person."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="observations")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    at = models.DateTimeField()
+    observed_at = models.DateTimeField()
+    officer_count = models.PositiveSmallIntegerField(null=True)
+    vehicle_count = models.PositiveSmallIntegerField(null=True)
+    # Agency markings on vehicles or clothing ("ICE", "Immigration Enforcement").
+    markings = models.CharField(max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return f"observation {self.pk} on {self.incident_id}"
+
+
+class ResponderState(models.TextChoices):
+    ON_MY_WAY = "on_my_way", _("On my way")
+    ARRIVED = "arrived", _("Arrived")
+    LEFT = "left", _("Left the scene")
+
+
+class Response(models.Model):
+    """A responder's progress to an incident; volunteers only ever see it."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="responses")
+    volunteer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=12, choices=ResponderState.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "volunteer"], name="response_once")]
+
+    def __str__(self) -> str:
+        return f"{self.volunteer_id} {self.state} {self.incident_id}"
+
+
+class TwoPersonWaiver(models.Model):
+    """A coordinator's stated period without the two-person rule (e.g. a drill)."""
+
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"waiver until {self.until:%Y-%m-%d %H:%M}"

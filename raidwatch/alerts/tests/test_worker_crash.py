@@ -120,7 +120,7 @@ def test_a_killed_worker_loses_nothing_and_repeats_at_most_one_batch(tmp_path: P
 
     worker = _worker(env)
     try:
-        assert _wait(lambda: sum(received.values()) >= RECIPIENTS // 4, 60), "the first worker sent nothing"
+        assert _wait(lambda: sum(received.values()) >= RECIPIENTS // 4, 180), "the first worker sent nothing"
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
     finally:
@@ -132,7 +132,10 @@ def test_a_killed_worker_loses_nothing_and_repeats_at_most_one_batch(tmp_path: P
     # The second worker finds the claims of the first expired (lease) and goes on.
     restarted = _worker(env)
     try:
-        assert _wait(lambda: _statuses(database).get("sent", 0) == RECIPIENTS, 120), _statuses(database)
+        assert _wait(lambda: _statuses(database).get("sent", 0) == RECIPIENTS, 300), (
+            _statuses(database),
+            at_kill,
+        )
     finally:
         restarted.send_signal(signal.SIGTERM)
         restarted.wait(20)

@@ -73,6 +73,9 @@ RAIDWATCH_REPORT_ALLOWANCE = env_int("RAIDWATCH_REPORT_ALLOWANCE", 5, minimum=1)
 # Two-person rule: an alert that would reach more subscribers than this needs a
 # second verifier's sign-off (protects against one hijacked account).
 RAIDWATCH_TWO_PERSON_THRESHOLD = env_int("RAIDWATCH_TWO_PERSON_THRESHOLD", 20000, minimum=0)
+# Volunteers' movements ("on my way", "arrived", observations) in the audit log
+# are redacted after this many days; the chain stays verifiable (R11).
+RAIDWATCH_MOVEMENT_RETENTION_DAYS = env_int("RAIDWATCH_MOVEMENT_RETENTION_DAYS", 30, minimum=1)
 # How long a verifier's claim on an incident lasts without activity.
 RAIDWATCH_CLAIM_MINUTES = env_int("RAIDWATCH_CLAIM_MINUTES", 15, minimum=1, maximum=240)
 # Storm limits: new alerts per subscriber per hour (all-clears and corrections always go).

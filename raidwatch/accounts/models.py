@@ -71,6 +71,10 @@ class AuditEntry(models.Model):
     target_type = models.CharField(max_length=40)
     target_id = models.CharField(max_length=40)
     details = models.JSONField(default=dict)
+    # SHA-256 of the details as recorded; the chain covers this, not the details,
+    # so movements can be redacted after retention and the chain still verify.
+    details_digest = models.CharField(max_length=64)
+    redacted_at = models.DateTimeField(null=True)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
 

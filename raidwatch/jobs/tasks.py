@@ -41,6 +41,15 @@ def prune_task_results_task() -> int:
     return done + failed
 
 
+@task
+def redact_movements_task() -> int:
+    from django.conf import settings
+
+    from raidwatch.accounts.audit import redact_movements
+
+    return redact_movements(timedelta(days=settings.RAIDWATCH_MOVEMENT_RETENTION_DAYS))
+
+
 PERIODIC: dict[str, tuple[Task[[], Any], timedelta]] = {
     # Retries and deliveries whose worker died are picked up here.
     "send_deliveries": (send_deliveries_task, timedelta(seconds=15)),
@@ -49,4 +58,5 @@ PERIODIC: dict[str, tuple[Task[[], Any], timedelta]] = {
     # Every few minutes so a location key dies within minutes of its retention.
     "destroy_expired_keys": (destroy_expired_keys_task, timedelta(minutes=5)),
     "prune_task_results": (prune_task_results_task, timedelta(hours=1)),
+    "redact_movements": (redact_movements_task, timedelta(hours=6)),
 }

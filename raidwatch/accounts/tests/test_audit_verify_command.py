@@ -53,3 +53,41 @@ def test_rows_cut_off_the_end_are_caught_against_an_earlier_head(logged: str) ->
     assert "1 entries" in verify()  # the rest still chains: only the head shows the cut
     with pytest.raises(CommandError, match="no longer in the audit log"):
         verify("--head", logged)
+
+
+def test_redacting_movements_keeps_the_chain_verifiable(verifier, responder) -> None:
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from raidwatch.accounts.audit import redact_movements
+
+    incident = report().incident
+    actions.respond(incident.pk, responder, "on_my_way")
+    actions.respond(incident.pk, responder, "arrived")
+    head_before = verify().rsplit("Head: ", 1)[1].strip()
+    assert redact_movements(timedelta(days=30)) == 0  # too recent
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        assert redact_movements(timedelta(days=30)) == 2
+    moves = AuditEntry.objects.filter(action="incident.respond")
+    assert all(entry.details == {} and entry.redacted_at for entry in moves)
+    assert verify("--head", head_before).rsplit("Head: ", 1)[1].strip() == head_before
+    # Editing the details of an entry that was not redacted is still caught.
+    kept = AuditEntry.objects.filter(action="incident.confirm").first()
+    if kept is None:
+        actions.confirm(incident.pk, verifier)
+        kept = AuditEntry.objects.get(action="incident.confirm")
+    AuditEntry.objects.filter(pk=kept.pk).update(details={"place": "forged"})
+    with pytest.raises(CommandError, match="altered"):
+        verify()
+
+
+def test_dressing_up_a_verdict_as_a_redacted_movement_is_caught(verifier) -> None:
+    from django.utils import timezone
+
+    actions.false_alarm(report().incident.pk, verifier, reason="police, not immigration")
+    verdict = AuditEntry.objects.get(action="incident.false_alarm")
+    AuditEntry.objects.filter(pk=verdict.pk).update(details={}, redacted_at=timezone.now())
+    with pytest.raises(CommandError, match=f"entry {verdict.pk} "):
+        verify()

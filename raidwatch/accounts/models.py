@@ -43,6 +43,9 @@ class Volunteer(AbstractBaseUser, PermissionsMixin):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
+    # On duty, a volunteer is paged for new incidents in their areas (their
+    # paging subscriptions); off duty, those subscriptions stay silent.
+    on_duty = models.BooleanField(default=False)
     joined_at = models.DateTimeField(auto_now_add=True)
 
     USERNAME_FIELD = "username"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import Q
+
 from raidwatch.subscriptions.areas import match_keys
 from raidwatch.subscriptions.models import SubscriptionCell, SubscriptionStatus
 
@@ -22,6 +24,8 @@ def match_subscriptions(alert_cells: Iterable[str], levels: list[str]) -> set[st
             subscription__status=SubscriptionStatus.ACTIVE,
             subscription__level__in=levels,
         )
+        # Volunteers' paging subscriptions count only while they are on duty.
+        .filter(Q(subscription__volunteer__isnull=True) | Q(subscription__volunteer__on_duty=True))
         .values_list("subscription_id", flat=True)
         .distinct()
     )

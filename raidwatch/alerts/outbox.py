@@ -22,10 +22,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from raidwatch.alerts.actions import backoff
-from raidwatch.alerts.models import Alert, Delivery, DeliveryStatus
+from raidwatch.alerts.models import Alert, Delivery, DeliveryStatus, Event
 from raidwatch.alerts.text import render
 from raidwatch.channels.base import OutboundMessage, Transport, TransportError
 from raidwatch.channels.registry import transport
+from raidwatch.incidents.models import Incident, Status
 from raidwatch.lib import crypto
 from raidwatch.subscriptions.actions import disable, manage_token
 from raidwatch.subscriptions.models import Subscription, SubscriptionStatus
@@ -144,6 +145,9 @@ def send_claimed(ids: list[int], who: str | None = None) -> dict[str, int]:
         if subscription is None or subscription.status != SubscriptionStatus.ACTIVE:
             attempts.append((delivery, None, None))
             continue
+        if _stale(delivery.alert):
+            _finish(delivery, DeliveryStatus.SUPPRESSED, "the incident was verified or closed meanwhile")
+            continue
         sender = transport(delivery.channel)
         args = (
             sender,
@@ -189,6 +193,14 @@ def _send_pool() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="raidwatch-send")
         return _pool
+
+
+def _stale(alert: Alert) -> bool:
+    """An unverified report not yet sent once its incident is verified or closed:
+    paging stops there, and the confirmation or debunk says what is true."""
+    if alert.event != Event.UNVERIFIED or alert.incident_id is None:
+        return False
+    return Incident.objects.filter(pk=alert.incident_id).exclude(status=Status.UNVERIFIED).exists()
 
 
 def _record(

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from raidwatch.accounts.models import Volunteer
 from raidwatch.channels.base import InvalidAddress
 from raidwatch.channels.registry import SUBSCRIBER_CHANNELS, transport
 from raidwatch.lib import crypto
@@ -78,8 +79,17 @@ def _redeem_invite(code: object) -> None:
 
 
 def subscribe(
-    *, channel: str, area: Area, language: str, level: str, contact: dict[str, object], invite: object = None
+    *,
+    channel: str,
+    area: Area,
+    language: str,
+    level: str,
+    contact: dict[str, object],
+    invite: object = None,
+    volunteer: Volunteer | None = None,
 ) -> Subscribed:
+    """A subscription; with ``volunteer``, that volunteer's paging subscription
+    (level `all` without an invite: volunteers are vetted by a coordinator)."""
     if channel not in SUBSCRIBER_CHANNELS:
         raise SubscriptionError(
             422,
@@ -98,7 +108,7 @@ def subscribe(
     now = timezone.now()
     code = None
     with transaction.atomic():
-        if level == Level.ALL:
+        if level == Level.ALL and volunteer is None:
             _redeem_invite(invite)
         subscription = Subscription(
             channel=channel,
@@ -109,6 +119,7 @@ def subscribe(
             contact_sealed=crypto.seal_contact(contact),
             contact_lookup=crypto.contact_lookup(channel, address),
             created_at=now,
+            volunteer=volunteer,
         )
         if sender.needs_confirmation:
             code = f"{secrets.randbelow(1_000_000):06d}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -47,6 +48,11 @@ class Subscription(models.Model):
     confirm_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField()
     failures = models.PositiveIntegerField(default=0)
+    # A volunteer's paging subscription: their areas, their chosen channel; it
+    # hears unverified reports (level all) only while they are on duty.
+    volunteer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="paging_subscriptions"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["status", "level"], name="subscription_status_level")]

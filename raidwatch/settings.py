@@ -93,6 +93,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    # Sign-in with a mandatory second factor (TOTP, WebAuthn, recovery codes).
+    # Not "allauth.usersessions": it stores each session's IP address and user agent (R1).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    # allauth's security-key list uses its template filters ("added 3 days ago").
+    "django.contrib.humanize",
     "raidwatch.accounts",
     "raidwatch.jobs",
     "raidwatch.intake",
@@ -117,6 +124,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # After authentication: refuses anonymous and password-only sessions under /<lang>/volunteer/ (R9).
+    "raidwatch.accounts.volunteer.VolunteerAreaMiddleware",
 ]
 
 ROOT_URLCONF = "raidwatch.urls"
@@ -260,3 +270,55 @@ LOGGING = {
         "django.tasks": {"level": "WARNING"},
     },
 }
+
+# === Volunteer sign-in (django-allauth with allauth.mfa; SECURITY.md R1, R9) ===
+# Username and password, then a second factor that every volunteer must have:
+# an authenticator app (TOTP), a security key or passkey (WebAuthn), or a
+# one-time recovery code. raidwatch.accounts.volunteer refuses every URL under
+# /<lang>/volunteer/ to a session that has not used one.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "volunteer_home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_ADAPTER = "raidwatch.accounts.adapter.AccountAdapter"
+MFA_ADAPTER = "raidwatch.accounts.adapter.MFAAdapter"
+# The Volunteer model has a username and no email column (R6); nobody signs up,
+# volunteers are invited by a coordinator.
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+ACCOUNT_USER_MODEL_EMAIL_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_EMAIL_NOTIFICATIONS = False
+ACCOUNT_PREVENT_ENUMERATION = True
+# No "remember me": the session cookie ends with the browser, and the session
+# itself after 30 idle minutes whatever the cookie says.
+ACCOUNT_SESSION_REMEMBER = False
+# Role changes, exports and changes to the second factor need a sign-in this recent.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
+# The password step is forgotten if the second factor does not follow within this.
+ACCOUNT_LOGIN_TIMEOUT = 5 * 60
+# Idle timeout (R9): with SESSION_COOKIE_AGE at 30 minutes (above), saving on
+# every request pushes the expiry on each time, so a session ends 30 minutes
+# after its last use.
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+# A passkey sign-in always requires user verification (PIN or biometric on the
+# device: two factors in one), so it may stand in for password plus code.
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_PASSKEY_SIGNUP_ENABLED = False
+# No "trust this browser": every sign-in asks for the second factor.
+MFA_TRUST_ENABLED = False
+MFA_TOTP_ISSUER = "raidwatch"
+# One step either side: a phone clock a few seconds off, or a code typed as it
+# rolls over, still works; allauth refuses a code that was already used.
+MFA_TOTP_TOLERANCE = 1
+MFA_RECOVERY_CODE_COUNT = 10
+# WebAuthn's relying party is the public host, never the Host header of a request.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
+# === end volunteer sign-in ===

@@ -27,6 +27,8 @@ urlpatterns += i18n_patterns(
     path("", include("raidwatch.public.urls")),
     path("", include("raidwatch.intake.urls")),
     path("", include("raidwatch.subscriptions.urls")),
+    path("volunteer/desk/", include("raidwatch.incidents.desk_urls")),
+    path("volunteer/", include("raidwatch.accounts.urls")),
     prefix_default_language=True,
 )
 

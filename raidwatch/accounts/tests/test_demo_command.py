@@ -3,6 +3,8 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import decrypt
 from django.core.management import call_command
 from django.test import Client
 
@@ -28,11 +30,14 @@ def test_demo_creates_the_three_volunteers_and_prints_working_passwords() -> Non
         ("responder", "responder"),
     ):
         line = next(line for line in output.splitlines() if line.startswith(f"volunteer {username} "))
-        password = line.split("password ")[1].strip()
+        password = line.split("password ")[1].split()[0]
+        secret = line.split(" totp ")[1].strip()
         volunteer = Volunteer.objects.get(username=username)
         assert volunteer.role == role
         assert volunteer.check_password(password)
         assert client.login(username=username, password=password)
+        totp = Authenticator.objects.get(user=volunteer, type=Authenticator.Type.TOTP)
+        assert decrypt(totp.data["secret"]) == secret
 
 
 def test_demo_is_idempotent_and_publishes_one_confirmed_incident() -> None:

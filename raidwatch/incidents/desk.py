@@ -72,7 +72,12 @@ def queue(request: HttpRequest) -> HttpResponse:
         }
         for incident in queue_order(incidents, responding)
     ]
-    return render(request, "desk/queue.html", {"rows": rows, "volunteer": _volunteer(request)})
+    context = {
+        "waiting": [row for row in rows if row["incident"].status == Status.UNVERIFIED],
+        "active": [row for row in rows if row["incident"].status != Status.UNVERIFIED],
+        "volunteer": _volunteer(request),
+    }
+    return render(request, "desk/queue.html", context)
 
 
 @require_action("incident.view_unverified")

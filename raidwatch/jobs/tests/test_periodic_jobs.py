@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
-from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from raidwatch.incidents.models import Event, Incident, Status
@@ -13,24 +12,11 @@ from raidwatch.incidents.tests.factories import report
 from raidwatch.jobs.models import PeriodicJob
 from raidwatch.jobs.scheduler import enqueue_due_jobs
 from raidwatch.jobs.tasks import PERIODIC
+from raidwatch.testing.queue import run_queued_tasks
 
 # The worker closes "old" connections between tasks, as in production; inside a
 # test transaction that would close the test's own connection, so use real commits.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.dbsensitive]
-
-
-def run_queued_tasks() -> None:
-    """Drain the durable queue the way `raidwatch worker` does, then return."""
-    Worker(
-        queue_names=["*"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test",
-        excluded_queue_names=[],
-    ).run()
 
 
 def test_each_periodic_job_is_enqueued_once_per_interval() -> None:

@@ -7,24 +7,11 @@ import re
 
 import pytest
 from django.test import Client
-from django_tasks_db.management.commands.db_worker import Worker
 
 from raidwatch.subscriptions.models import Subscription
+from raidwatch.testing.queue import run_queued_tasks
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.dbsensitive]
-
-
-def run_queued_tasks() -> None:
-    Worker(
-        queue_names=["*"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test",
-        excluded_queue_names=[],
-    ).run()
 
 
 def test_the_code_arrives_by_email_and_confirms_the_subscription(client: Client, fake_smtp) -> None:

@@ -9,6 +9,7 @@ from django.views.defaults import page_not_found
 from raidwatch.api import api
 from raidwatch.lib.api import error_response
 from raidwatch.public.alert_views import one_click_unsubscribe, public_alert
+from raidwatch.public.streams import public_events, volunteer_events
 from raidwatch.public.views import healthz
 from raidwatch.subscriptions.views import service_worker
 
@@ -20,6 +21,9 @@ urlpatterns = [
     path("a/<int:alert_id>", public_alert, name="public_alert"),
     path("u/<str:token>", one_click_unsubscribe, name="one_click_unsubscribe"),
     path("sw.js", service_worker, name="service_worker"),
+    # Server-Sent Events: an EventSource URL stays the same whatever the page's language.
+    path("events", public_events, name="events"),
+    path("volunteer/events", volunteer_events, name="volunteer_events"),
 ]
 
 # Pages live under /<lang>/; LocaleMiddleware redirects an unprefixed page URL.

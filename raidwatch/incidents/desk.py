@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -62,7 +63,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         ).values_list("pk", flat=True)
     )
     now = timezone.now()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "incident": incident,
             "claimed": incident.claimed_by

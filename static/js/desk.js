@@ -1,24 +1,24 @@
-// The desk's queue refreshes itself when the event log moves, unless someone is
-// in the middle of typing or selecting (a reload would lose that).
+// The desk says when something changed and offers a reload, rather than
+// reloading itself: a page that reloads on its own would keep the session
+// alive forever and defeat the 30-minute idle sign-out.
 (function () {
   "use strict";
   var live = document.getElementById("desk-live");
   if (!live || !("EventSource" in window)) return;
-  var pending = false;
-  function busy() {
-    var active = document.activeElement;
-    return (active && /INPUT|SELECT|TEXTAREA/.test(active.tagName)) ||
-      document.querySelector("input[type=checkbox]:checked");
-  }
-  function refresh() {
-    if (busy()) { pending = true; return; }
-    window.location.reload();
-  }
+  var notice = document.createElement("p");
+  notice.className = "notice";
+  notice.setAttribute("role", "status");
+  notice.hidden = true;
+  var link = document.createElement("a");
+  link.href = window.location.pathname;
+  link.textContent = live.dataset.changed;
+  notice.appendChild(link);
+  live.after(notice);
   var source = new EventSource(live.dataset.events);
-  source.onmessage = refresh;
+  function changed() { notice.hidden = false; }
+  source.onmessage = changed;
   ["incident.opened", "incident.report_added", "incident.claim", "incident.confirm",
    "incident.false_alarm", "incident.end", "incident.expire", "incident.merge"].forEach(function (type) {
-    source.addEventListener(type, refresh);
+    source.addEventListener(type, changed);
   });
-  document.addEventListener("focusout", function () { if (pending) setTimeout(refresh, 500); });
 })();

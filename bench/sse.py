@@ -61,7 +61,7 @@ from bench.ingest import (
     free_port,
     process_cpu_s,
 )
-from bench.loadgen import require_loopback
+from bench.loadgen import percentile, require_loopback
 
 __all__ = ["HarnessError", "SseOptions", "SseRun", "result_lines", "run_sse"]
 
@@ -113,12 +113,10 @@ class SseRun:
     work_dir: Path
 
 
-def percentile(values: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile (with 20 rounds, p99 is the slowest round)."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+def nearest_rank(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile of unsorted values; NaN when there are none
+    (with 20 rounds, p99 is the slowest round)."""
+    return percentile(sorted(values), share) if values else math.nan
 
 
 def rss_kib(pid: int) -> int | None:
@@ -398,9 +396,9 @@ def _summarise(
         "failed": connected["failed"],
         "connect_s": connected["connect_s"],
         "rounds": len(rounds),
-        "first_frame_p99_ms": round(percentile([r["first_ms"] for r in rounds], 0.99), 1),
-        "first_frame_p50_ms": round(percentile([r["first_ms"] for r in rounds], 0.5), 1),
-        "all_clients_p99_ms": round(percentile([r["last_ms"] for r in rounds], 0.99), 1),
+        "first_frame_p99_ms": round(nearest_rank([r["first_ms"] for r in rounds], 0.99), 1),
+        "first_frame_p50_ms": round(nearest_rank([r["first_ms"] for r in rounds], 0.5), 1),
+        "all_clients_p99_ms": round(nearest_rank([r["last_ms"] for r in rounds], 0.99), 1),
         "broadcast_p99_ms": round(final["p99_ms"], 1),
         "broadcast_p50_ms": round(final["p50_ms"], 1),
         "frames_missed": sum(count - r["received"] for r in rounds),
@@ -590,8 +588,8 @@ async def _client(host: str, port: int, clients: int) -> None:
         )
     _reply(
         {
-            "p50_ms": percentile(latencies, 0.5),
-            "p99_ms": percentile(latencies, 0.99),
+            "p50_ms": nearest_rank(latencies, 0.5),
+            "p99_ms": nearest_rank(latencies, 0.99),
             "unexpected": crowd.unexpected,
             "lost": crowd.lost,
         }

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from bench import BENCH_KEYS
-from bench.sse import Crowd, Listener, percentile, result_lines
+from bench.sse import Crowd, Listener, nearest_rank, result_lines
 
 CLIENTS = 20
 ROUNDS = 3
@@ -100,9 +100,9 @@ def test_result_lines_pass_and_fail_on_their_bounds() -> None:
 
 
 def test_percentile_is_nearest_rank() -> None:
-    assert percentile([5.0, 1.0, 3.0], 0.5) == 3.0
-    assert percentile([float(n) for n in range(1, 21)], 0.99) == 20.0
-    assert percentile([float(n) for n in range(1, 201)], 0.99) == 198.0
+    assert nearest_rank([5.0, 1.0, 3.0], 0.5) == 3.0
+    assert nearest_rank([float(n) for n in range(1, 21)], 0.99) == 20.0
+    assert nearest_rank([float(n) for n in range(1, 201)], 0.99) == 198.0
 
 
 def test_the_client_reads_frames_off_a_chunked_stream_split_anywhere() -> None:

@@ -138,6 +138,7 @@ def send_claimed(ids: list[int], who: str | None = None) -> dict[str, int]:
     }
     attempts: list[tuple[Delivery, Subscription | None, Future[Exception | None] | None]] = []
     pool = _send_pool()
+    stale: dict[int, bool] = {}
     for delivery in deliveries:
         subscription = subscriptions.get(str(delivery.subscription_id))
         # Only confirmed subscriptions hear anything (a pending one could be
@@ -145,7 +146,9 @@ def send_claimed(ids: list[int], who: str | None = None) -> dict[str, int]:
         if subscription is None or subscription.status != SubscriptionStatus.ACTIVE:
             attempts.append((delivery, None, None))
             continue
-        if _stale(delivery.alert):
+        if delivery.alert_id not in stale:
+            stale[delivery.alert_id] = _stale(delivery.alert)  # once per alert, not per delivery
+        if stale[delivery.alert_id]:
             _finish(delivery, DeliveryStatus.SUPPRESSED, "the incident was verified or closed meanwhile")
             continue
         sender = transport(delivery.channel)

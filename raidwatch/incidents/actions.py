@@ -82,11 +82,7 @@ def _transition(
     reason: str | None = None,
     extra: dict[str, object] | None = None,
 ) -> Incident:
-    if not may(by, f"incident.{action}"):
-        raise NotAllowed(
-            _("%(who)s may not %(action)s incidents.") % {"who": by or _("Nobody"), "action": action}
-        )
-    assert by is not None  # noqa: S101 - may() refuses None
+    by = _require(by, f"incident.{action}")
     now = timezone.now()
     changes: dict[str, object] = {"status": to_status, "updated_at": now}
     if place is not None:

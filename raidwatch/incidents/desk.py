@@ -8,7 +8,7 @@ and password-only sessions; each view also checks the role's action.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -105,10 +105,8 @@ def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
     return render(request, "desk/incident.html", context)
 
 
-def _delta(later: object, earlier: object) -> timedelta | None:
-    if later is None or earlier is None:
-        return None
-    return later - earlier  # type: ignore[operator, no-any-return]
+def _delta(later: datetime | None, earlier: datetime | None) -> timedelta | None:
+    return later - earlier if later is not None and earlier is not None else None
 
 
 # The actions check the volunteer's role themselves (and refuse with a message).

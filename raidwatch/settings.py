@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "raidwatch.subscriptions",
     "raidwatch.alerts",
     "raidwatch.public",
+    "raidwatch.coordination",
 ]
 
 # The header middleware comes first, so that responses made by the middleware

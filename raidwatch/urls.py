@@ -32,6 +32,8 @@ urlpatterns += i18n_patterns(
     path("", include("raidwatch.intake.urls")),
     path("", include("raidwatch.subscriptions.urls")),
     path("volunteer/desk/", include("raidwatch.incidents.desk_urls")),
+    path("volunteer/network/", include("raidwatch.coordination.urls")),
+    path("join/", include("raidwatch.accounts.join_urls")),
     path("volunteer/", include("raidwatch.accounts.urls")),
     prefix_default_language=True,
 )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from raidwatch.accounts.models import Role, Volunteer
 
-# Actions on incidents. The Verification desk issue extends this table.
+# Actions on incidents, on volunteers and on the network as a whole.
 _DESK = frozenset({Role.VERIFIER, Role.COORDINATOR, Role.ADMIN})
 _EVERY_VOLUNTEER = frozenset({Role.VERIFIER, Role.COORDINATOR, Role.ADMIN, Role.RESPONDER})
+_RUNNERS = frozenset({Role.COORDINATOR, Role.ADMIN})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "incident.view_unverified": _EVERY_VOLUNTEER,
@@ -23,7 +24,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incident.observe": _EVERY_VOLUNTEER,
     "incident.respond": frozenset({Role.RESPONDER, Role.VERIFIER, Role.COORDINATOR}),
     "two_person.waive": frozenset({Role.COORDINATOR, Role.ADMIN}),
-    "volunteer.manage": frozenset({Role.COORDINATOR, Role.ADMIN}),
+    "volunteer.manage": _RUNNERS,
+    # Every volunteer sets their own on-duty switch and paging areas.
+    "duty.manage_own": _EVERY_VOLUNTEER,
+    # Coordinator tools: running the network rather than working incidents.
+    "network.areas": _RUNNERS,
+    "network.templates": _RUNNERS,
+    "network.channels": _RUNNERS,
+    "network.retention": _RUNNERS,
+    "network.drill": _RUNNERS,
+    "network.export": _RUNNERS,
+    "network.invite_subscribers": _RUNNERS,
 }
 
 

@@ -35,13 +35,16 @@ def _disc(lat: float, lon: float, radius_km: float) -> frozenset[str]:
 
 
 def resolve_area(area: object) -> Area:
-    """``{lat, lon, radius_km}``, ``{postcode}`` or ``{zip}`` → cells. Never stores the centre."""
+    """``{lat, lon, radius_km}``, ``{postcode}``, ``{zip}`` or ``{named}`` → cells.
+    Never stores the centre."""
     from django.utils.translation import gettext as _
 
     if not isinstance(area, dict):
         raise InvalidArea(
             "area", "invalid_area", _("Give the area as {lat, lon, radius_km}, {postcode} or {zip}.")
         )
+    if "named" in area:
+        return _named(area["named"])
     if "postcode" in area or "zip" in area:
         key = "postcode" if "postcode" in area else "zip"
         text = area[key]
@@ -73,6 +76,17 @@ def resolve_area(area: object) -> Area:
             _("The radius must be between 0.2 and %(max)d km.") % {"max": int(MAX_RADIUS_KM)},
         )
     return Area("radius", _("%(km)s km") % {"km": f"{radius:g}"}, _disc(lat, lon, radius))
+
+
+def _named(name: object) -> Area:
+    from django.utils.translation import gettext as _
+
+    from raidwatch.subscriptions.models import AreaKind, NamedArea
+
+    named = NamedArea.objects.filter(name=name).first() if isinstance(name, str) else None
+    if named is None or not named.cells:
+        raise InvalidArea("area.named", "unknown_place", _("There is no area of that name."))
+    return Area(AreaKind.NAMED, named.name, frozenset(named.cells))
 
 
 def match_keys(alert_cells: list[str] | frozenset[str]) -> set[str]:

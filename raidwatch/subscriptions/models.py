@@ -92,3 +92,20 @@ class Invite(models.Model):
 
     def __str__(self) -> str:
         return f"invite {self.pk} ({self.level})"
+
+
+class NamedArea(models.Model):
+    """An area a coordinator has named ("Whitechapel", "North depot"): cells, no
+    centre point. Subscriptions and volunteers' paging areas can use it by name
+    (``{"named": "Whitechapel"}``); the cells are copied at that moment, so
+    editing a named area later does not silently move anyone's alerts."""
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    cells = models.JSONField(default=list)  # compacted H3 cells, none finer than resolution 8
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name

@@ -26,6 +26,14 @@ EXPECTED = {
     "incident.respond": (0, 1, 1, 1),
     "two_person.waive": (1, 1, 0, 0),
     "volunteer.manage": (1, 1, 0, 0),
+    "duty.manage_own": (1, 1, 1, 1),
+    "network.areas": (1, 1, 0, 0),
+    "network.templates": (1, 1, 0, 0),
+    "network.channels": (1, 1, 0, 0),
+    "network.retention": (1, 1, 0, 0),
+    "network.drill": (1, 1, 0, 0),
+    "network.export": (1, 1, 0, 0),
+    "network.invite_subscribers": (1, 1, 0, 0),
 }
 ROLES = (Role.ADMIN, Role.COORDINATOR, Role.VERIFIER, Role.RESPONDER)
 

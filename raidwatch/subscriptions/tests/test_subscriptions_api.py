@@ -9,7 +9,8 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from raidwatch.lib import crypto
-from raidwatch.subscriptions.models import Invite, Subscription, SubscriptionCell
+from raidwatch.subscriptions.areas import resolve_area
+from raidwatch.subscriptions.models import Invite, NamedArea, Subscription, SubscriptionCell
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dbsensitive]
 
@@ -35,6 +36,27 @@ def test_an_ntfy_subscription_is_active_at_once_and_stores_only_cells_and_cipher
     cells = list(SubscriptionCell.objects.filter(subscription=subscription).values_list("cell", flat=True))
     assert cells
     assert "51.5155" not in json.dumps(list(Subscription.objects.values()), default=str)
+
+
+def test_a_named_area_is_copied_into_the_subscription_by_name(client: Client) -> None:
+    cells = sorted(resolve_area({"postcode": "E1"}).cells)
+    NamedArea.objects.create(name="Whitechapel", cells=cells)
+    response = subscribe(client, area={"named": "Whitechapel"})
+    assert response.status_code == 201
+    subscription = Subscription.objects.get(pk=response.json()["id"])
+    assert (subscription.area_kind, subscription.area_label) == ("named", "Whitechapel")
+    stored = SubscriptionCell.objects.filter(subscription=subscription).values_list("cell", flat=True)
+    assert sorted(stored) == cells
+    # Editing the named area later leaves existing subscriptions where they were.
+    NamedArea.objects.filter(name="Whitechapel").update(cells=[])
+    assert SubscriptionCell.objects.filter(subscription=subscription).count() == len(cells)
+    missing = subscribe(client, area={"named": "Whitechapel"})
+    assert missing.status_code == 422
+    assert missing.json()["error"] == {
+        "code": "unknown_place",
+        "message": "There is no area of that name.",
+        "field": "area.named",
+    }
 
 
 def test_an_email_subscription_waits_for_its_code(client: Client, django_capture_on_commit_callbacks) -> None:

@@ -1,0 +1,8 @@
+"""Accepting a volunteer invitation, /<lang>/join/<token>: outside the
+volunteer area, because the invitee has no account yet."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

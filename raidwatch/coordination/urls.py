@@ -1,0 +1,7 @@
+"""Coordinator tools under /<lang>/volunteer/network/."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -85,6 +85,8 @@ RAIDWATCH_DELIVERY_RETENTION_DAYS = env_int("RAIDWATCH_DELIVERY_RETENTION_DAYS",
 # How long a worker's claim on a batch of deliveries lasts before another may take it over.
 RAIDWATCH_DELIVERY_LEASE_SECONDS = env_int("RAIDWATCH_DELIVERY_LEASE_SECONDS", 120, minimum=1)
 RAIDWATCH_EMBEDDED_WORKER = env_bool("RAIDWATCH_EMBEDDED_WORKER", True)
+# Whose law the rights pages describe by default; readers can switch (?jurisdiction=).
+RAIDWATCH_JURISDICTION = env_choice("RAIDWATCH_JURISDICTION", "uk", ("uk", "us"))
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -108,6 +110,7 @@ INSTALLED_APPS = [
     "raidwatch.alerts",
     "raidwatch.public",
     "raidwatch.coordination",
+    "raidwatch.rights",
 ]
 
 # The header middleware comes first, so that responses made by the middleware

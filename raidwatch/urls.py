@@ -34,6 +34,7 @@ urlpatterns += i18n_patterns(
     path("volunteer/desk/", include("raidwatch.incidents.desk_urls")),
     path("volunteer/network/", include("raidwatch.coordination.urls")),
     path("join/", include("raidwatch.accounts.join_urls")),
+    path("rights/", include("raidwatch.rights.urls")),
     path("volunteer/", include("raidwatch.accounts.urls")),
     prefix_default_language=True,
 )

@@ -19,9 +19,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from raidwatch.accounts.models import Volunteer
+from raidwatch.accounts.roles import may
 from raidwatch.accounts.volunteer import require_action
-from raidwatch.incidents import actions
+from raidwatch.incidents import actions, cellmap
 from raidwatch.incidents.models import OPEN_STATUSES, Incident, Kind, ResponderState, Status
+from raidwatch.intake.models import Report
 from raidwatch.lib import geo
 
 # Urgency for the queue: what is happening to people first.
@@ -86,16 +88,35 @@ def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = Incident.objects.select_related("claimed_by").filter(pk=incident_id).first()
     if incident is None:
         raise Http404
+    if incident.status == Status.MERGED and incident.merged_into_id is not None:
+        messages.info(request, _("Incident %(id)s was merged into this one.") % {"id": incident.pk})
+        return redirect("desk_incident", incident_id=incident.merged_into_id)
     reports = incident.reports.order_by("observed_at").values(
         "id", "kind", "observed_at", "description", "place_label", "source"
     )
     lat, lon = geo.cell_centre(incident.cell)
+    # Other open incidents close enough to be the same event: merge candidates,
+    # and drawn on the map. Exercises and real incidents never mix.
+    nearby = list(
+        Incident.objects.filter(
+            status__in=OPEN_STATUSES,
+            cell__in=cellmap.ring_cells(incident.cell),
+            is_exercise=incident.is_exercise,
+        )
+        .exclude(pk=incident.pk)
+        .order_by("-last_report_at")[:20]
+    )
     context = {
         "incident": incident,
         "reports": list(reports),
         "observations": incident.observations.order_by("-at")[:50],
         "responses": incident.responses.select_related("volunteer").order_by("-at"),
         "centre": {"lat": lat, "lon": lon},
+        "map": cellmap.build(incident.cell, [(other.pk, other.cell) for other in nearby]),
+        "nearby": nearby,
+        "may_move_out": incident.status in OPEN_STATUSES
+        and incident.report_count > 1
+        and may(_volunteer(request), "incident.move_report"),
         "time_to_first_look": _delta(incident.first_looked_at, incident.opened_at),
         "time_to_verify": _delta(incident.verified_at, incident.opened_at),
         "audience": actions.estimated_audience(incident) if incident.status == Status.UNVERIFIED else None,
@@ -118,6 +139,8 @@ _ACTIONS: dict[str, Callable[[int, Volunteer, QueryDict], object]] = {
     "end": lambda i, v, p: actions.end(i, v),
     "retract": lambda i, v, p: actions.retract(i, v, reason=p.get("reason", "")),
     "respond": lambda i, v, p: actions.respond(i, v, p.get("state", "")),
+    # This page's incident is the duplicate; it folds into the chosen one.
+    "merge": lambda i, v, p: actions.merge(_number(p, "into"), i, v),
 }
 
 
@@ -141,13 +164,45 @@ def act(request: HttpRequest, incident_id: int, verb: str) -> HttpResponse:
         call(incident_id, volunteer, request.POST)
     except actions.ActionError as exc:
         messages.error(request, exc.message)
+    except _MissingNumber as exc:
+        messages.error(request, exc.message)
     else:
         messages.success(request, _("Done."))
+        if verb == "merge":
+            return redirect("desk_incident", incident_id=_number(request.POST, "into"))
     if (
         verb in ("confirm", "false_alarm")
         and Incident.objects.filter(pk=incident_id).exclude(status=Status.UNVERIFIED).exists()
     ):
         return redirect("desk_queue")
+    return redirect("desk_incident", incident_id=incident_id)
+
+
+class _MissingNumber(ValueError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _number(post: QueryDict, name: str) -> int:
+    value = post.get(name, "").strip().lstrip("#")
+    if not value.isdigit():
+        raise _MissingNumber(_("Choose the incident this one is a duplicate of."))
+    return int(value)
+
+
+@require_POST
+@require_action("incident.move_report")
+def move_report(request: HttpRequest, incident_id: int, report_id: int) -> HttpResponse:
+    """Take one report out of this incident into a new incident of its own."""
+    if not Report.objects.filter(pk=report_id, incident_id=incident_id).exists():
+        raise Http404
+    try:
+        new = actions.move_report_out(report_id, _volunteer(request))
+    except actions.ActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Report moved out into its own incident, #%(id)s.") % {"id": new.pk})
     return redirect("desk_incident", incident_id=incident_id)
 
 

@@ -9,5 +9,6 @@ urlpatterns = [
     path("dismiss", desk.bulk_dismiss, name="desk_bulk_dismiss"),
     path("<int:incident_id>", desk.incident_page, name="desk_incident"),
     path("<int:incident_id>/observe", desk.observe, name="desk_observe"),
+    path("<int:incident_id>/reports/<int:report_id>/move-out", desk.move_report, name="desk_move_report"),
     path("<int:incident_id>/<str:verb>", desk.act, name="desk_act"),
 ]

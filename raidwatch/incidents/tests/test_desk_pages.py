@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import h3
 import pytest
 from django.test import Client
 
@@ -85,3 +86,69 @@ def test_unknown_verbs_and_incidents_are_not_found(verifier) -> None:
     assert client.post("/en/volunteer/desk/999999/confirm").status_code == 302  # message: no such incident
     assert client.post(f"/en/volunteer/desk/{report().incident.pk}/explode").status_code == 404
     assert client.get("/en/volunteer/desk/999999").status_code == 404
+
+
+def _two_rings_away(incident: Incident) -> tuple[float, float]:
+    """A point two cells away: not clustered with ``incident``, but on its map."""
+    ring = h3.grid_ring(incident.cell, 2)
+    return h3.cell_to_latlng(sorted(ring)[0])
+
+
+def test_a_duplicate_is_merged_from_its_page_and_its_old_address_leads_on(verifier) -> None:
+    first = report("raid", reporter="a").incident
+    lat, lon = _two_rings_away(first)
+    duplicate = report("raid", lat=lat, lon=lon, reporter="b").incident
+    assert duplicate.pk != first.pk
+    client = signed_in_client(verifier)
+    page = client.get(f"/en/volunteer/desk/{duplicate.pk}").content.decode()
+    # The other incident is offered for merging and drawn on the map.
+    assert f'<option value="{first.pk}">' in page
+    assert f">#{first.pk}</text>" in page
+    done = client.post(f"/en/volunteer/desk/{duplicate.pk}/merge", {"into": str(first.pk)})
+    assert done["Location"] == f"/en/volunteer/desk/{first.pk}"
+    merged = Incident.objects.get(pk=duplicate.pk)
+    assert (merged.status, merged.merged_into_id) == (Status.MERGED, first.pk)
+    assert Incident.objects.get(pk=first.pk).report_count == 2
+    old_address = client.get(f"/en/volunteer/desk/{duplicate.pk}")
+    assert old_address["Location"] == f"/en/volunteer/desk/{first.pk}"
+
+
+def test_merging_without_a_target_or_into_itself_changes_nothing(verifier) -> None:
+    incident = report().incident
+    client = signed_in_client(verifier)
+    client.post(f"/en/volunteer/desk/{incident.pk}/merge", {"into": ""})
+    client.post(f"/en/volunteer/desk/{incident.pk}/merge", {"into": str(incident.pk)})
+    assert Incident.objects.get(pk=incident.pk).status == Status.UNVERIFIED
+    page = client.get(f"/en/volunteer/desk/{incident.pk}").content.decode()
+    assert "Choose the incident this one is a duplicate of." in page
+    assert "cannot be merged into itself" in page
+
+
+def test_a_report_about_something_else_is_moved_out_from_the_desk(verifier, responder) -> None:
+    incident = report(reporter="a").incident
+    stray = report(reporter="b", description="A different van, going north")
+    assert stray.incident.pk == incident.pk
+    url = f"/en/volunteer/desk/{incident.pk}/reports/{stray.report.pk}/move-out"
+    assert signed_in_client(responder).post(url).status_code == 403
+    client = signed_in_client(verifier)
+    assert "Not the same event: move out" in client.get(f"/en/volunteer/desk/{incident.pk}").content.decode()
+    client.post(url)
+    stray.report.refresh_from_db()
+    assert stray.report.incident_id != incident.pk
+    assert Incident.objects.get(pk=incident.pk).report_count == 1
+    # The last report cannot be moved out of its own incident, and a report of
+    # another incident is not found under this one.
+    assert (
+        client.post(f"/en/volunteer/desk/{incident.pk}/reports/{stray.report.pk}/move-out").status_code == 404
+    )
+    client.post(f"/en/volunteer/desk/{stray.report.incident_id}/reports/{stray.report.pk}/move-out")
+    stray.report.refresh_from_db()
+    assert Incident.objects.get(pk=stray.report.incident_id).report_count == 1
+
+
+def test_an_exercise_is_labelled_on_the_desk(verifier) -> None:
+    incident = report().incident
+    Incident.objects.filter(pk=incident.pk).update(is_exercise=True)
+    client = signed_in_client(verifier)
+    assert "EXERCISE" in client.get("/en/volunteer/desk/").content.decode()
+    assert "EXERCISE" in client.get(f"/en/volunteer/desk/{incident.pk}").content.decode()

@@ -11,12 +11,13 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 		command -v $$p; break; fi; done)
 
-.PHONY: help run test lint venv messages clean
+.PHONY: help run test lint venv messages catalogues clean
 
 help:
 	@echo "make run   - set up and serve the embedded demo at http://127.0.0.1:8000"
 	@echo "make test  - set up and run the whole suite (lint, types, templates, tests)"
 	@echo "make lint  - ruff, mypy and djlint only"
+	@echo "make catalogues - refresh every language's message catalogue after changing strings"
 
 $(BIN)/raidwatch: pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -36,6 +37,10 @@ messages: venv
 	@if ! ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then :; \
 	elif command -v msgfmt >/dev/null 2>&1; then $(BIN)/raidwatch compilemessages --ignore=.venv -v 0; \
 	else echo "gettext's msgfmt is missing: translations stay uncompiled (apt-get install gettext)"; fi
+
+# After changing any user-facing string: refresh every language's catalogue.
+catalogues: venv
+	$(BIN)/raidwatch catalogues update
 
 run: venv messages
 	$(BIN)/raidwatch migrate --no-input -v 0

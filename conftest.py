@@ -35,6 +35,17 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_background_connections(django_db_setup: None) -> Iterator[None]:
+    """Before the test database is dropped, close the connections that
+    background threads (the event hub's reader) keep open, so PostgreSQL does
+    not refuse to drop a database that is "being accessed by other users"."""
+    yield
+    from raidwatch.lib.events import retire_hub
+
+    retire_hub()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_keys(settings: Any, tmp_path: Path) -> Iterator[Path]:
     """Each test gets its own key directory, so destroying keys in one test

@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
-from django.utils.translation import gettext_lazy as _
 
+from raidwatch.lib import languages
 from raidwatch.lib.env import env_bool, env_choice, env_int, env_str
 from raidwatch.lib.keys import key_dir, read_or_create_key
 
@@ -149,6 +150,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "raidwatch.public.languages.language_menu",
             ],
         },
     },
@@ -202,8 +204,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-# The Languages issue adds the other sixteen; pages already live under /<lang>/.
-LANGUAGES = [("en", _("English"))]
+# PRODUCT.md's seventeen languages, with Babel's facts for those Django lacks.
+LANG_INFO.update(languages.django_lang_info())
+LANGUAGES = [(code, languages.language(code).english_name) for code in languages.CODES]
+LANGUAGES_BIDI = [code for code in languages.CODES if languages.language(code).bidi]
+# The reader's choice from the language switcher, remembered without an account.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PRODUCTION
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True

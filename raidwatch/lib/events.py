@@ -450,8 +450,14 @@ class EventHub:
         for subscriber in list(self._subscribers):
             self.unsubscribe(subscriber)
         self._wake_streams()
-        await self._in_reader_thread(connections.close_all)
-        self._executor.shutdown(wait=False)
+        self.retire(wait=False)
+
+    def retire(self, *, wait: bool) -> None:
+        """Close the reader thread's connection, then let the thread end. The
+        close runs on that thread because a connection belongs to its thread."""
+        with contextlib.suppress(RuntimeError):  # already shut down
+            self._executor.submit(connections.close_all)
+        self._executor.shutdown(wait=wait)
 
     async def _in_reader_thread[T](self, function: Callable[..., T], *args: Any) -> T:
         return await sync_to_async(function, thread_sensitive=False, executor=self._executor)(*args)
@@ -539,9 +545,19 @@ def get_hub() -> EventHub:
     loop = asyncio.get_running_loop()
     if _hub is None or (_hub.loop is not None and _hub.loop is not loop):
         if _hub is not None:
-            _hub._executor.shutdown(wait=False)
+            _hub.retire(wait=False)
         _hub = EventHub()
     return _hub
+
+
+def retire_hub() -> None:
+    """Close this process's hub's database connection and stop its reader thread
+    (at process or test-session end: PostgreSQL counts an idle connection as a
+    user of the database until it is closed)."""
+    global _hub
+    if _hub is not None:
+        _hub.retire(wait=True)
+        _hub = None
 
 
 def wake_hub_threadsafe() -> None:

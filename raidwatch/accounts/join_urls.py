@@ -3,6 +3,10 @@ volunteer area, because the invitee has no account yet."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from raidwatch.accounts import join
+
+urlpatterns: list[URLPattern] = [
+    path("<str:token>", join.join, name="volunteer_join"),
+]

@@ -2,7 +2,8 @@
 
 Volunteers are deliberately thin: a username, a password hash and one role. No
 name, email or phone column exists, so a seized database lists pseudonyms only
-(SECURITY.md R6). The Verification desk issue adds invitations and two-factor.
+(SECURITY.md R6). Volunteers join through a coordinator's one-time invitation
+link; there is no public sign-up.
 """
 
 from __future__ import annotations
@@ -87,3 +88,27 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_type}:{self.target_id}"
+
+
+class VolunteerInvitation(models.Model):
+    """A one-time link that lets one person join with one role.
+
+    Only a SHA-256 of the token is kept, so the database cannot be used to join,
+    and nothing about the invitee (no name, email or phone): the link travels
+    by whatever channel the coordinator and invitee already share.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True)
+    # The username of whoever invited, or "operator" for the console: a string
+    # rather than a foreign key, so offboarding the inviter keeps the record.
+    created_by = models.CharField(max_length=40)
+
+    class Meta:
+        verbose_name = _("volunteer invitation")
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} ({self.role})"

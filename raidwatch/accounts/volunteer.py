@@ -18,14 +18,16 @@ from collections.abc import Callable
 from functools import update_wrapper, wraps
 from typing import Any, Concatenate
 
+from allauth.account.adapter import get_adapter
 from allauth.account.authentication import get_authentication_records
-from allauth.account.decorators import reauthentication_required
 from allauth.account.internal.flows.login import record_authentication
+from allauth.account.internal.flows.reauthentication import is_reauthentication_required
 from allauth.account.signals import password_changed
+from allauth.core.exceptions import ReauthenticationRequired
 from allauth.mfa.models import Authenticator
 from allauth.mfa.signals import authenticator_added, authenticator_removed
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import REDIRECT_FIELD_NAME, logout
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.dispatch import receiver
@@ -34,6 +36,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from raidwatch.accounts import audit
@@ -137,15 +140,31 @@ def volunteer_required[**P](view: View[P]) -> View[P]:
     return update_wrapper(guarded, view)
 
 
+def ask_to_reauthenticate(request: HttpRequest) -> HttpResponseRedirect:
+    """Send the volunteer to confirm their password (or a second factor) and
+    then back to this page, by GET.
+
+    allauth would resume a POST after the check by keeping the whole request
+    in the session, and that copy includes REMOTE_ADDR, the forwarding
+    headers and the user agent (R1). Instead the form is simply lost: pages
+    that need a fresh sign-in show a confirmation on GET, and the volunteer
+    confirms once more after the check.
+    """
+    methods = get_adapter().get_reauthentication_methods(request.user)
+    target = methods[0]["url"] if methods else reverse("account_login")
+    back = request.get_full_path() if request.method in ("GET", "HEAD") else request.path
+    return HttpResponseRedirect(f"{target}?{urlencode({REDIRECT_FIELD_NAME: back})}")
+
+
 def require_action(action: str, *, reauthenticate: bool = False) -> Callable[[AnyView], AnyView]:
     """``volunteer_required``, and the volunteer's role must allow ``action``
-    (403 otherwise). With ``reauthenticate`` (role changes, exports), the
-    request also needs a password or second-factor check within
-    ACCOUNT_REAUTHENTICATION_TIMEOUT; allauth asks for one and then resumes it."""
+    (403 otherwise). With ``reauthenticate`` (role changes, offboarding,
+    exports), the request also needs a password or second-factor check within
+    ACCOUNT_REAUTHENTICATION_TIMEOUT; without one the volunteer is asked for
+    it and comes back to the page by GET (``ask_to_reauthenticate``), so such
+    a view shows a confirmation on GET and acts on POST."""
 
     def decorate(view: AnyView) -> AnyView:
-        inner: AnyView = reauthentication_required(view) if reauthenticate else view
-
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             refused = refusal(request)
@@ -154,7 +173,9 @@ def require_action(action: str, *, reauthenticate: bool = False) -> Callable[[An
             assert isinstance(request.user, Volunteer)  # noqa: S101 - narrowing for the type checker
             if not may(request.user, action):
                 return forbidden(request)
-            return inner(request, *args, **kwargs)
+            if reauthenticate and is_reauthentication_required(request, app=""):
+                return ask_to_reauthenticate(request)
+            return view(request, *args, **kwargs)
 
         return guarded
 
@@ -188,6 +209,16 @@ class VolunteerAreaMiddleware(MiddlewareMixin):
             return refused
         if page == "mfa_remove_webauthn" and request.method == "POST":
             return _keep_last_key(request, view_kwargs)
+        return None
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
+        """allauth's own pages (adding or removing a factor) ask for a fresh
+        sign-in by raising ReauthenticationRequired; its middleware would then
+        keep a POST, client address and user agent included, in the session.
+        This middleware sits after allauth's, so it sees the exception first
+        and asks without keeping anything (``ask_to_reauthenticate``)."""
+        if isinstance(exception, ReauthenticationRequired) and request.user.is_authenticated:
+            return ask_to_reauthenticate(request)
         return None
 
 

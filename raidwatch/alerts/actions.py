@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -21,6 +20,7 @@ from raidwatch.alerts.models import (
     MsgType,
     Scope,
 )
+from raidwatch.coordination import tuning
 from raidwatch.incidents.models import Incident
 from raidwatch.lib import geo
 from raidwatch.subscriptions.models import Level, Subscription, SubscriptionStatus
@@ -114,7 +114,7 @@ def recipients(alert: Alert) -> set[str]:
 
 def _over_cap(subscription_ids: list[str], since: datetime) -> set[str]:
     """Subscriptions that already got their hourly share of new alerts."""
-    cap = settings.RAIDWATCH_ALERTS_PER_HOUR
+    cap = tuning.alerts_per_hour()
     counts: dict[str, int] = {}
     for sub_id in (
         Delivery.objects.filter(

@@ -26,6 +26,7 @@ from raidwatch.alerts.models import Alert, Delivery, DeliveryStatus, Event
 from raidwatch.alerts.text import render
 from raidwatch.channels.base import OutboundMessage, Transport, TransportError
 from raidwatch.channels.registry import transport
+from raidwatch.coordination import tuning
 from raidwatch.incidents.models import Incident, Status
 from raidwatch.lib import crypto
 from raidwatch.subscriptions.actions import disable, manage_token
@@ -295,7 +296,7 @@ def send_due(max_batches: int = 50) -> dict[str, int]:
 
 
 def purge_old_deliveries(now: datetime | None = None) -> int:
-    cutoff = (now or timezone.now()) - timedelta(days=settings.RAIDWATCH_DELIVERY_RETENTION_DAYS)
+    cutoff = (now or timezone.now()) - timedelta(days=tuning.delivery_retention_days())
     deleted, _ = (
         Delivery.objects.filter(created_at__lt=cutoff).exclude(status=DeliveryStatus.SENDING).delete()
     )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from raidwatch.alerts.models import Alert, CapStatus, Event
 from raidwatch.channels.base import OutboundMessage
+from raidwatch.coordination.models import TemplateOverride
 from raidwatch.incidents.models import Kind
 
 # %(kind)s is what was seen, %(place)s where (the verifier's words or the area),
@@ -52,12 +53,35 @@ def local_time(alert: Alert) -> str:
     return formats.time_format(timezone.localtime(alert.sent_at), "TIME_FORMAT")
 
 
-def render_text(alert: Alert, language: str) -> tuple[str, str]:
-    """(title, text) for one language."""
+def default_template(event: str, language: str) -> str:
+    """The shipped template for ``event``, translated into ``language``."""
+    with translation.override(language):
+        return str(TEMPLATES[Event(event)])
+
+
+def template_for(event: str, language: str) -> str:
+    """The template in use: a coordinator's override for (event, language), else
+    the shipped translation.
+
+    One indexed lookup; the outbox renders once per alert and language per batch,
+    so this is not read per delivery. Overrides are checked when saved (same
+    placeholders, fits one SMS at worst), so one can be used as it is.
+    """
+    override = (
+        TemplateOverride.objects.filter(event=event, language=language).values_list("text", flat=True).first()
+    )
+    return override if override is not None else default_template(event, language)
+
+
+def render_text(alert: Alert, language: str, template: str | None = None) -> tuple[str, str]:
+    """(title, text) for one language; ``template`` renders a draft instead of
+    the template in use (the coordinators' preview)."""
+    if template is None:
+        template = template_for(alert.event, language)
     with translation.override(language):
         kind = str(Kind(alert.kind).label) if alert.kind in Kind.values else alert.kind
         place = alert.place or gettext("your area")
-        text = str(TEMPLATES[Event(alert.event)]) % {
+        text = template % {
             "kind": kind.lower(),
             "place": place,
             "time": local_time(alert),

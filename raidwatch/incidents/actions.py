@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
@@ -18,6 +17,7 @@ from raidwatch.accounts.roles import may
 from raidwatch.alerts.actions import alert_cells, alert_for_incident
 from raidwatch.alerts.matching import match_subscriptions
 from raidwatch.alerts.models import Event
+from raidwatch.coordination import tuning
 from raidwatch.incidents import clustering
 from raidwatch.incidents.events import append_incident_event
 from raidwatch.incidents.models import (
@@ -180,7 +180,7 @@ def retract(incident_id: int, by: Volunteer | None, reason: str | None = None) -
 
 def expire_stale_incidents() -> int:
     """Unverified incidents with no report for a while expire; returns how many."""
-    cutoff = timezone.now() - timedelta(minutes=settings.RAIDWATCH_UNVERIFIED_EXPIRY_MINUTES)
+    cutoff = timezone.now() - timedelta(minutes=tuning.unverified_expiry_minutes())
     expired = 0
     for incident_id in Incident.objects.filter(
         status=Status.UNVERIFIED, last_report_at__lt=cutoff
@@ -227,10 +227,7 @@ def _check_two_person_rule(incident_id: int, by: Volunteer | None) -> None:
         return  # _transition reports the wrong state
     now = timezone.now()
     audience = estimated_audience(incident)
-    if (
-        audience <= settings.RAIDWATCH_TWO_PERSON_THRESHOLD
-        or TwoPersonWaiver.objects.filter(until__gt=now).exists()
-    ):
+    if audience <= tuning.two_person_threshold() or TwoPersonWaiver.objects.filter(until__gt=now).exists():
         return
     message = _("This alert would reach %(n)d subscribers, so a second verifier must confirm it too.") % {
         "n": audience
@@ -261,7 +258,7 @@ def claim(incident_id: int, by: Volunteer | None) -> Incident:
     with transaction.atomic():
         changed = Incident.objects.filter(free, pk=incident_id, status__in=OPEN_STATUSES).update(
             claimed_by=volunteer,
-            claimed_until=now + timedelta(minutes=settings.RAIDWATCH_CLAIM_MINUTES),
+            claimed_until=now + timedelta(minutes=tuning.claim_minutes()),
             first_looked_at=Coalesce("first_looked_at", Value(now)),
         )
         incident = _get(incident_id)

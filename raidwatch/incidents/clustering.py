@@ -32,11 +32,19 @@ def can_join(
     report_kind: str,
     report_cell: str,
     report_observed_at: datetime,
+    incident_is_exercise: bool = False,
+    report_is_exercise: bool = False,
 ) -> bool:
     """A report joins an open incident in the same or a neighbouring resolution-8
-    cell whose last report is at most 60 minutes older (or newer) than it."""
+    cell whose last report is at most 60 minutes older (or newer) than it.
+
+    A drill's reports and real ones never mix, in either direction: a real
+    witness's report inside a drill would be treated as practice, and a drill
+    report inside a real incident would count as a corroboration.
+    """
     return (
-        kinds_cluster(incident_kind, report_kind)
+        incident_is_exercise == report_is_exercise
+        and kinds_cluster(incident_kind, report_kind)
         and report_cell in geo.neighbouring_cells(incident_cell)
         and abs(report_observed_at - incident_last_report_at) <= CLUSTER_WINDOW
     )

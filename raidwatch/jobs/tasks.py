@@ -12,6 +12,7 @@ from django.tasks import Task, task
 from django.utils import timezone
 
 from raidwatch.alerts.tasks import purge_deliveries_task, send_deliveries_task
+from raidwatch.coordination import tuning
 from raidwatch.incidents.actions import expire_stale_incidents
 from raidwatch.lib import crypto
 
@@ -43,11 +44,9 @@ def prune_task_results_task() -> int:
 
 @task
 def redact_movements_task() -> int:
-    from django.conf import settings
-
     from raidwatch.accounts.audit import redact_movements
 
-    return redact_movements(timedelta(days=settings.RAIDWATCH_MOVEMENT_RETENTION_DAYS))
+    return redact_movements(timedelta(days=tuning.movement_retention_days()))
 
 
 PERIODIC: dict[str, tuple[Task[[], Any], timedelta]] = {

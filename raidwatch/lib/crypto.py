@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 
+from raidwatch.coordination import tuning
 from raidwatch.lib.keys import read_or_create_key
 
 _SEAL_VERSION = 1
@@ -85,7 +86,7 @@ def seal_location(lat: float, lon: float, now: datetime | None = None) -> bytes:
 def location_expires_at(now: datetime | None = None) -> datetime:
     """When a point sealed now stops being recoverable (its key's destruction)."""
     period_start = datetime.fromtimestamp(_hour_period(_now(now)) * 3600, UTC)
-    return period_start + timedelta(hours=settings.RAIDWATCH_LOCATION_RETENTION_HOURS)
+    return period_start + timedelta(hours=tuning.location_retention_hours())
 
 
 def open_location(blob: bytes) -> tuple[float, float] | None:
@@ -134,7 +135,7 @@ def _destroy(directory: Path, keep_from: int) -> int:
 def destroy_expired_keys(now: datetime | None = None) -> int:
     """Destroy location keys past retention and reporter keys from before today."""
     current = _now(now)
-    retention = timedelta(hours=settings.RAIDWATCH_LOCATION_RETENTION_HOURS)
+    retention = timedelta(hours=tuning.location_retention_hours())
     oldest_location_period = _hour_period(current - retention) + 1
     return _destroy(_location_dir(), oldest_location_period) + _destroy(_reporter_dir(), _day_period(current))
 

@@ -70,7 +70,6 @@ def card_context(language: str, jurisdiction: str, *, for_pdf: bool) -> dict[str
     shown = content.card(language, jurisdiction)
     if shown is None:
         return None
-    info = translation.get_language_info(shown.text.language)
     with translation.override(language):
         index_path = reverse("rights:index")
     # Printed without the scheme: shorter to type from paper, and the site redirects to HTTPS.
@@ -79,7 +78,7 @@ def card_context(language: str, jurisdiction: str, *, for_pdf: bool) -> dict[str
         "card": shown,
         "sides": card_sides(shown.text.body, language),
         "card_language": shown.text.language,
-        "card_bidi": bool(info.get("bidi")),
+        "card_bidi": shown.text.direction == "rtl",
         "jurisdiction": jurisdiction,
         "jurisdiction_name": NAMES[jurisdiction],
         "for_pdf": for_pdf,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from django.conf import settings
+from django.utils import translation
 
 SOURCE_LANGUAGE = "en"
 JURISDICTIONS = ("uk", "us")
@@ -65,6 +66,15 @@ class RightsText:
     @property
     def is_reviewed(self) -> bool:
         return self.status == "reviewed"
+
+    @property
+    def direction(self) -> str:
+        """``rtl`` or ``ltr``, from Django's language facts (Babel's, for the languages Django lacks)."""
+        try:
+            bidi = bool(translation.get_language_info(self.language).get("bidi"))
+        except KeyError:
+            bidi = False
+        return "rtl" if bidi else "ltr"
 
 
 @dataclass(frozen=True)

@@ -28,5 +28,5 @@ def test_only_logical_properties(name: str) -> None:
 
 def test_the_card_is_two_a6_pages_in_print() -> None:
     css = (Path(settings.BASE_DIR) / "static" / "css" / "print-card.css").read_text(encoding="utf-8")
-    assert re.search(r"@page\s*{[^}]*size:\s*A6", css)
+    assert re.search(r"@page\s*{[^}]*size:\s*105mm 148mm", css)  # A6
     assert re.search(r"\.card-side\s*{[^}]*break-after:\s*page", css)

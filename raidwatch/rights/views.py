@@ -87,6 +87,11 @@ def rights_card(request: HttpRequest) -> HttpResponse:
     context |= _common(request, jurisdiction) | {
         "index_url": reverse("rights:index") + f"?{PARAM}={jurisdiction}",
         "pdf_url": reverse("rights:card_pdf") + f"?{PARAM}={jurisdiction}",
+        # Said in the reader's language, before the page switches to the card's.
+        "fallback_notice": gettext("This card is not in your language yet, so it is shown in English.")
+        if context["card"].fallback
+        else "",
+        "reader_language": _language(),
     }
     # The whole card in one language: the card text's own (English when it falls back).
     with translation.override(context["card_language"]):

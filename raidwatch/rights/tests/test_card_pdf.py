@@ -180,3 +180,16 @@ def test_the_render_command_prepares_every_language_and_jurisdiction() -> None:
     assert f"{expected} rights cards ready" in out.getvalue()
     # Languages without a card file share the English rendering's text, each under its own name.
     assert len(list(card.cache_dir().glob("*.pdf"))) == expected
+
+
+@pytest.mark.django_db
+def test_without_weasyprint_the_pdf_address_says_so_and_points_to_the_page(
+    client: Client, monkeypatch
+) -> None:
+    def missing() -> None:
+        raise card.CardUnavailable("no libpango here")
+
+    monkeypatch.setattr(card, "_weasyprint", missing)
+    response = client.get("/en/rights/card.pdf?jurisdiction=uk")
+    assert response.status_code == 503
+    assert "printable card page" in response.content.decode()

@@ -99,3 +99,19 @@ def test_rights_pages_carry_the_strict_headers(client: Client) -> None:
     response = client.get("/en/rights/street")
     assert response["Referrer-Policy"] == "no-referrer"
     assert "Content-Security-Policy" in response
+
+
+def test_a_language_without_its_own_file_shows_english_marked_as_english(client: Client) -> None:
+    page = client.get("/ar/rights/home?jurisdiction=us").content.decode()
+    assert re.search(r'<html lang="ar" dir="rtl">', page)
+    # The English text is marked as English and keeps its direction inside the right-to-left page.
+    assert re.search(r'<article class="rights-text"\s+lang="en"\s+dir="ltr">', page)
+    assert "not in your language yet" in page
+    assert 'href="/ar/rights/detained?jurisdiction=us"' in page
+
+
+def test_the_card_page_in_a_language_without_a_card_is_all_english_and_says_why(client: Client) -> None:
+    page = client.get("/es/rights/card?jurisdiction=uk").content.decode()
+    assert '<html lang="en" dir="ltr">' in page
+    assert 'href="/es/rights/card.pdf?jurisdiction=uk"' in page
+    assert '<p lang="es">' in page

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.core import signing
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -145,25 +146,33 @@ def confirm(subscription: Subscription, code: object) -> Subscription:
         return subscription
     if subscription.status != SubscriptionStatus.PENDING:
         raise SubscriptionError(409, None, "not_pending", _("This subscription is not waiting for a code."))
+    # A wrong code is counted in a transaction of its own that commits: raising
+    # inside the block would roll the count back, and leave the six-digit
+    # code open to guessing without limit.
     with transaction.atomic():
         fresh = Subscription.objects.select_for_update().get(pk=subscription.pk)
         expired = fresh.confirm_expires_at is None or fresh.confirm_expires_at < timezone.now()
-        if expired or fresh.confirm_attempts >= MAX_CONFIRM_ATTEMPTS:
-            raise SubscriptionError(
-                422, "code", "code_expired", _("This code has expired. Subscribe again to get a new one.")
-            )
-        good = isinstance(code, str) and hmac.compare_digest(
-            _hash_code(code.strip()), fresh.confirm_code_hash
+        spent = expired or fresh.confirm_attempts >= MAX_CONFIRM_ATTEMPTS
+        good = (
+            not spent
+            and isinstance(code, str)
+            and hmac.compare_digest(_hash_code(code.strip()), fresh.confirm_code_hash)
         )
-        if not good:
-            Subscription.objects.filter(pk=fresh.pk).update(confirm_attempts=fresh.confirm_attempts + 1)
-            raise SubscriptionError(
-                422, "code", "wrong_code", _("That code is not right. Check the message we sent.")
-            )
-        fresh.status = SubscriptionStatus.ACTIVE
-        fresh.confirm_code_hash = ""
-        fresh.confirm_expires_at = None
-        fresh.save(update_fields=["status", "confirm_code_hash", "confirm_expires_at"])
+        if good:
+            fresh.status = SubscriptionStatus.ACTIVE
+            fresh.confirm_code_hash = ""
+            fresh.confirm_expires_at = None
+            fresh.save(update_fields=["status", "confirm_code_hash", "confirm_expires_at"])
+        elif not spent:
+            Subscription.objects.filter(pk=fresh.pk).update(confirm_attempts=F("confirm_attempts") + 1)
+    if spent:
+        raise SubscriptionError(
+            422, "code", "code_expired", _("This code has expired. Subscribe again to get a new one.")
+        )
+    if not good:
+        raise SubscriptionError(
+            422, "code", "wrong_code", _("That code is not right. Check the message we sent.")
+        )
     return fresh
 
 

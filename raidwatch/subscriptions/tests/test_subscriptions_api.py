@@ -80,6 +80,26 @@ def test_an_email_subscription_waits_for_its_code(client: Client, django_capture
     assert right.json() == {"id": body["id"], "status": "active"}
 
 
+def test_five_wrong_codes_spend_the_code_even_for_the_right_one(client: Client) -> None:
+    body = post(
+        client,
+        "/api/v1/subscriptions",
+        {"channel": "email", "area": {"zip": "10001"}, "address": "me@example.org", "language": "en"},
+    ).json()
+    queued = DBTaskResult.objects.get(task_path__endswith="send_confirmation_code")
+    code = queued.args_kwargs["args"][1]
+    wrong = "000000" if code != "000000" else "111111"
+    for _attempt in range(5):
+        answer = post(client, f"/api/v1/subscriptions/{body['id']}/confirm", {"code": wrong})
+        assert answer.json()["error"]["code"] == "wrong_code"
+    # Each wrong guess was counted and kept, although the request failed.
+    assert Subscription.objects.get(pk=body["id"]).confirm_attempts == 5
+    late = post(client, f"/api/v1/subscriptions/{body['id']}/confirm", {"code": code})
+    assert late.status_code == 422
+    assert late.json()["error"]["code"] == "code_expired"
+    assert Subscription.objects.get(pk=body["id"]).status == "pending_confirmation"
+
+
 def test_delete_with_the_manage_token_removes_the_sealed_contact(client: Client) -> None:
     body = subscribe(client).json()
     assert client.delete(f"/api/v1/subscriptions/{body['id']}").status_code == 404

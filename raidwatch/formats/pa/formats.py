@@ -1,0 +1,3 @@
+"""Times in pa: 24-hour digits (see raidwatch.formats)."""
+
+TIME_FORMAT = "H:i"

@@ -191,7 +191,8 @@ def channels(request: HttpRequest) -> HttpResponse:
             except actions.CoordinationError as exc:
                 error = exc.message
         else:
-            tested = request.POST.get("channel", "")
+            # An unknown channel has no section to show its error in: shown on top.
+            tested = "" if "channel" in form.errors else request.POST.get("channel", "")
             error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     context = {
         "channels": channel_settings.channel_states(),

@@ -26,6 +26,7 @@ def test_without_overrides_every_tunable_is_the_environments(settings) -> None:
         assert tuning.effective(name) == getattr(settings, name)
 
 
+@pytest.mark.dbsensitive
 def test_a_coordinator_shortens_location_retention_and_it_is_audited(coordinator_client) -> None:
     response = coordinator_client.post(SAVE, {"RAIDWATCH_LOCATION_RETENTION_HOURS": "2"})
     assert response.status_code == 302
@@ -36,6 +37,7 @@ def test_a_coordinator_shortens_location_retention_and_it_is_audited(coordinator
     assert "In force: 2." in page
 
 
+@pytest.mark.dbsensitive
 def test_shortening_location_retention_destroys_keys_sooner(coordinator, settings) -> None:
     settings.RAIDWATCH_LOCATION_RETENTION_HOURS = 24
     blob = crypto.seal_location(51.5155, -0.0723, now=T)
@@ -86,6 +88,7 @@ def test_saving_needs_a_fresh_sign_in(coordinator) -> None:
     assert client.get("/en/volunteer/network/retention/").status_code == 200
 
 
+@pytest.mark.dbsensitive
 def test_overrides_are_read_once_per_cache_period(coordinator, django_assert_max_num_queries) -> None:
     actions.set_tunables(coordinator, {"RAIDWATCH_CLAIM_MINUTES": 20})
     # One SELECT (inside a savepoint here, as the test runs in a transaction).

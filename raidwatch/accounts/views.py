@@ -13,5 +13,9 @@ from raidwatch.accounts.volunteer import volunteer_required
 @volunteer_required
 def volunteer_home(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, Volunteer)  # noqa: S101 - volunteer_required let only volunteers in
-    context = {"volunteer": request.user, "may_manage_team": may(request.user, "volunteer.manage")}
+    context = {
+        "volunteer": request.user,
+        "may_manage_team": may(request.user, "volunteer.manage"),
+        "may_run_network": may(request.user, "network.areas"),
+    }
     return render(request, "volunteer/home.html", context)

@@ -87,7 +87,7 @@ def _in_areas(incident_cell: str, variable: str) -> bool:
 
 def plan_public_posts(alert: Alert) -> int:
     """Create the public posts of a public alert; idempotent."""
-    if alert.scope != Scope.PUBLIC or alert.status == CapStatus.TEST or alert.incident is None:
+    if alert.scope != Scope.PUBLIC or alert.status != CapStatus.ACTUAL or alert.incident is None:
         return 0
     now = timezone.now()
     rows = [

@@ -46,7 +46,7 @@ class ListFilters(Schema):
 @router.get("/incidents", response=IncidentList, summary="Public incidents, newest first")
 def list_incidents(request: HttpRequest, filters: Query[ListFilters]) -> dict[str, Any]:
     limit = max(1, min(filters.limit, 200))
-    incidents = Incident.objects.filter(status__in=PUBLIC_STATUSES).order_by("-id")
+    incidents = Incident.objects.filter(status__in=PUBLIC_STATUSES, is_exercise=False).order_by("-id")
     if filters.before is not None:
         incidents = incidents.filter(id__lt=filters.before)
     page = list(incidents[: limit + 1])
@@ -61,7 +61,7 @@ def list_incidents(request: HttpRequest, filters: Query[ListFilters]) -> dict[st
 
 @router.get("/incidents/{incident_id}", response=IncidentOut, summary="One public incident")
 def get_incident(request: HttpRequest, incident_id: int) -> dict[str, Any]:
-    incident = Incident.objects.filter(pk=incident_id, status__in=PUBLIC_STATUSES).first()
+    incident = Incident.objects.filter(pk=incident_id, status__in=PUBLIC_STATUSES, is_exercise=False).first()
     if incident is None:
         raise Http404
     return incident.public_dict()

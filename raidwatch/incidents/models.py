@@ -82,7 +82,8 @@ class Incident(models.Model):
 
     @property
     def is_public(self) -> bool:
-        return self.status in PUBLIC_STATUSES
+        # A drill is practice for the network, never news for the public.
+        return self.status in PUBLIC_STATUSES and not self.is_exercise
 
     def public_cell(self) -> str:
         return geo.coarsen_cell(self.cell)

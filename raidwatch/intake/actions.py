@@ -35,6 +35,8 @@ def _find_incident(valid: ValidReport) -> Incident | None:
         status__in=OPEN_STATUSES,
         cell__in=geo.neighbouring_cells(valid.location.cell),
         kind__in=clustering.CLUSTERING_KINDS,
+        # Public reports never join a drill: a real raid must not be taken for an exercise.
+        is_exercise=False,
         last_report_at__range=(valid.observed_at - window, valid.observed_at + window),
     ).order_by("-last_report_at")
     # On PostgreSQL, lock the candidates so concurrent reports count in turn.
@@ -49,6 +51,8 @@ def _find_incident(valid: ValidReport) -> Incident | None:
             report_kind=valid.kind,
             report_cell=valid.location.cell,
             report_observed_at=valid.observed_at,
+            incident_is_exercise=incident.is_exercise,
+            report_is_exercise=False,
         )
     ]
     same_cell = [incident for incident in joinable if incident.cell == valid.location.cell]

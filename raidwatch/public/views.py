@@ -17,7 +17,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    recent = Incident.objects.filter(status__in=PUBLIC_STATUSES).order_by("-updated_at")[:10]
+    recent = Incident.objects.filter(status__in=PUBLIC_STATUSES, is_exercise=False).order_by("-updated_at")[
+        :10
+    ]
     return render(request, "public/home.html", {"incidents": [i.public_dict() | {"obj": i} for i in recent]})
 
 

@@ -100,10 +100,12 @@ def test_coordinators_and_admins_have_the_team_page(role: str) -> None:
     ("role", "team_link"),
     [(Role.ADMIN, True), (Role.COORDINATOR, True), (Role.VERIFIER, False), (Role.RESPONDER, False)],
 )
-def test_the_home_page_links_duty_always_and_team_only_when_allowed(role: str, team_link: bool) -> None:
+def test_the_home_page_links_duty_always_and_team_and_network_only_when_allowed(
+    role: str, team_link: bool
+) -> None:
     volunteer = Volunteer.objects.create_user("someone", password="x", role=role)
     page = signed_in_client(volunteer).get("/en/volunteer/").content.decode()
     assert 'href="/en/volunteer/duty/"' in page
     assert 'href="/en/volunteer/desk/"' in page
     assert ('href="/en/volunteer/team/"' in page) is team_link
-    assert "/en/volunteer/network/" not in page
+    assert ('href="/en/volunteer/network/"' in page) is team_link

@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from raidwatch.accounts.models import AuditEntry
 from raidwatch.alerts import outbox
-from raidwatch.alerts.models import Alert, CapStatus, Event
+from raidwatch.alerts.models import Alert, CapStatus, Event, PublicPost
 from raidwatch.alerts.tests.test_dispatch_paging import fan_out_all, pager
 from raidwatch.incidents import actions as incident_actions
 from raidwatch.incidents import clustering
+from raidwatch.incidents.models import Event as LogEvent
 from raidwatch.incidents.models import Incident, Status
 from raidwatch.incidents.tests.factories import report
 from raidwatch.lib import geo
@@ -81,6 +83,14 @@ def test_the_whole_flow_stays_an_exercise_and_ending_it_sends_an_exercise_all_cl
         (Event.ENDED, CapStatus.EXERCISE),
     ]
     assert AuditEntry.objects.filter(action="network.drill_end", target_id=str(incident.pk)).exists()
+    # Practice never reaches the public: not the API, the home page, the public
+    # event stream or the public channels.
+    public = Client()
+    assert public.get(f"/api/v1/incidents/{incident.pk}").status_code == 404
+    assert incident.pk not in [item["id"] for item in public.get("/api/v1/incidents").json()["items"]]
+    assert not incident.is_public
+    assert not LogEvent.objects.filter(incident=incident, public=True).exists()
+    assert not PublicPost.objects.filter(alert__incident=incident).exists()
 
 
 def test_ending_an_unverified_drill_expires_it_quietly(coordinator_client) -> None:
@@ -129,10 +139,6 @@ def test_the_rule_keeps_drills_and_real_reports_apart_both_ways() -> None:
     assert not joins(False, True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="intake/actions.py _find_incident must pass incident_is_exercise to can_join (requested)",
-)
 def test_a_real_report_next_to_a_drill_opens_its_own_incident(coordinator_client) -> None:
     drill = _start(coordinator_client, place="E1")
     real = report(place="E1").incident

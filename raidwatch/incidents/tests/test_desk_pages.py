@@ -90,8 +90,8 @@ def test_unknown_verbs_and_incidents_are_not_found(verifier) -> None:
 
 def _two_rings_away(incident: Incident) -> tuple[float, float]:
     """A point two cells away: not clustered with ``incident``, but on its map."""
-    ring = h3.grid_ring(incident.cell, 2)
-    return h3.cell_to_latlng(sorted(ring)[0])
+    lat, lon = h3.cell_to_latlng(sorted(h3.grid_ring(incident.cell, 2))[0])
+    return float(lat), float(lon)
 
 
 def test_a_duplicate_is_merged_from_its_page_and_its_old_address_leads_on(verifier) -> None:

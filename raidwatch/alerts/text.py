@@ -80,17 +80,42 @@ def render_text(alert: Alert, language: str, template: str | None = None) -> tup
         template = template_for(alert.event, language)
     with translation.override(language):
         kind = str(Kind(alert.kind).label) if alert.kind in Kind.values else alert.kind
-        place = alert.place or gettext("your area")
-        text = template % {
+        prefix = str(EXERCISE_PREFIX) if alert.status == CapStatus.EXERCISE else ""
+        values = {
             "kind": kind.lower(),
-            "place": place,
+            "place": alert.place or gettext("your area"),
             "time": local_time(alert),
         }
-        title = str(TITLES[Event(alert.event)])
-        if alert.status == CapStatus.EXERCISE:
-            text = str(EXERCISE_PREFIX) + text
-            title = str(EXERCISE_PREFIX) + title
+        text = prefix + template % values
+        if alert.place:
+            text = _fit_place(text, prefix, template, values)
+        title = prefix + str(TITLES[Event(alert.event)])
     return title, text
+
+
+# A shortened place keeps at least this many characters: less says nothing.
+MIN_PLACE = 8
+
+
+def _fit_place(text: str, prefix: str, template: str, values: dict[str, str]) -> str:
+    """The text, with the verifier's place words cut short if that is what it
+    takes to fit one SMS. In scripts outside GSM-7 one SMS is 70 characters, so
+    a long landmark does not fit beside the status, kind and time; the link and
+    the public alert page carry the full place."""
+    from raidwatch.alerts.sms_length import measure
+
+    fit = measure(text)
+    place = values["place"]
+    while not fit.fits and len(place) > MIN_PLACE:
+        # One character for "…" where the text is UCS-2 anyway, else "...".
+        ellipsis = "…" if fit.encoding == "UCS-2" else "..."
+        keep = max(MIN_PLACE, len(place) - (fit.length - fit.limit) - len(ellipsis))
+        place = place[:keep].rstrip(" ,;") + ellipsis
+        text = prefix + template % (values | {"place": place})
+        fit = measure(text)
+        if keep == MIN_PLACE:
+            break
+    return text
 
 
 def opaque_topic(alert: Alert) -> str:

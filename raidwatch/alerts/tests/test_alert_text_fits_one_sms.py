@@ -64,3 +64,23 @@ def test_the_exercise_label_is_in_every_exercise_message() -> None:
         "en",
     )
     assert text.startswith("EXERCISE, NOT REAL")
+
+
+def test_a_long_place_is_cut_short_only_when_the_sms_would_not_fit() -> None:
+    alert = Alert(
+        event=Event.CONFIRMED,
+        kind=Kind.RAID,
+        status=CapStatus.EXERCISE,
+        place="Phố Hàng Bạc, gần chợ Đồng Xuân, lối vào phía đông",
+        sent_at=datetime(2026, 11, 26, 23, 55, tzinfo=UTC),
+    )
+    text = render_text(alert, "en")[1]
+    fit = measure(text)
+    assert fit.encoding == "UCS-2"
+    assert fit.fits
+    assert "Phố Hàng Bạc" in text
+    assert "…" in text
+    assert "lối vào phía đông" not in text
+    # In GSM-7 the same landmark in plain letters fits whole: nothing is cut.
+    alert.place = "Hang Bac street, by Dong Xuan market, east gate"
+    assert alert.place in render_text(alert, "en")[1]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -116,6 +117,13 @@ def extract(root: Path, codes: list[str]) -> None:
     finally:
         os.chdir(here)
     for (code, _domain), path in paths.items():
+        # msgmerge guesses a translation for a new string from a similar old one
+        # and marks it fuzzy; a guess is often wrong (other placeholders, other
+        # meaning), so it is emptied for a translator to do properly.
+        subprocess.run(  # noqa: S603 - fixed gettext tool, our own file
+            ["msgattrib", "--clear-fuzzy", "--empty", "--no-obsolete", "-o", str(path), str(path)],  # noqa: S607
+            check=True,
+        )
         _fix_header(path, code)
 
 
@@ -170,8 +178,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if shutil.which("xgettext") is None or shutil.which("msgmerge") is None:
-            raise CommandError("GNU gettext is missing (xgettext, msgmerge): apt-get install gettext")
+        if any(shutil.which(tool) is None for tool in ("xgettext", "msgmerge", "msgattrib")):
+            raise CommandError(
+                "GNU gettext is missing (xgettext, msgmerge, msgattrib): apt-get install gettext"
+            )
         root = Path(settings.BASE_DIR)
         codes = translated_codes()
         if options["action"] == "update":

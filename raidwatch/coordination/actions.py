@@ -7,6 +7,7 @@ and the audit entry cannot be skipped by a second way in (a command, a test).
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -79,9 +80,10 @@ class AreaDraft:
 
 
 def split_places(text: str) -> list[str]:
-    """ "E1, E2 E3;E14" → ["E1", "E2", "E3", "E14"], without repeats."""
+    """ "E1, E2 E3;E14" → ["E1", "E2", "E3", "E14"], without repeats. The Arabic
+    comma and semicolon count too: coordinators type in their own script."""
     seen: dict[str, None] = {}
-    for part in text.replace(";", ",").replace("\n", ",").split(","):
+    for part in re.split(r"[,;،؛\n]", text):
         for piece in part.split():
             seen.setdefault(piece.strip().upper(), None)
     return [place for place in seen if place]

@@ -8,6 +8,7 @@ import h3
 import pytest
 
 from raidwatch.accounts.models import AuditEntry
+from raidwatch.coordination.actions import split_places
 from raidwatch.subscriptions.areas import resolve_area
 from raidwatch.subscriptions.models import NamedArea
 
@@ -93,3 +94,7 @@ def test_deleting_an_area_is_audited_and_an_unknown_one_is_404(coordinator_clien
     assert not NamedArea.objects.exists()
     assert AuditEntry.objects.filter(action="network.area_delete", target_id=str(area.pk)).exists()
     assert coordinator_client.post(f"{URL}{area.pk}/delete").status_code == 404
+
+
+def test_districts_split_on_latin_and_arabic_commas_and_semicolons() -> None:
+    assert split_places("E1، e2؛E3;E14\nE1, E2 E15") == ["E1", "E2", "E3", "E14", "E15"]

@@ -281,6 +281,9 @@ LOGGING = {
         "django.server": {"level": "ERROR"},
         "django_tasks_db": {"level": "WARNING"},
         "django.tasks": {"level": "WARNING"},
+        # WeasyPrint logs every step of rendering a rights card at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 

@@ -17,7 +17,6 @@ twice.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
 import tempfile
@@ -37,9 +36,6 @@ from django.utils.safestring import SafeString
 from raidwatch.rights import content
 from raidwatch.rights.jurisdiction import NAMES
 from raidwatch.rights.markup import render_markdown
-
-# WeasyPrint logs every rendering step at INFO, and the root logger is at INFO.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 CARD_TEMPLATE = "rights/card.html"
 CARD_STYLESHEET = "css/print-card.css"

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
+from django.utils import translation
 
 from raidwatch.rights.jurisdiction import COOKIE
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def english_only(settings, tmp_path: Path) -> Path:
+    """The rights content with its English files only: every other language
+    falls back, whatever translations the repository holds."""
+    source = Path(django_settings.BASE_DIR) / "content" / "rights" / "en"
+    shutil.copytree(source, tmp_path / "en")
+    settings.RAIDWATCH_RIGHTS_CONTENT_DIR = tmp_path
+    return tmp_path
 
 
 def test_the_index_lists_the_deployments_jurisdiction_by_default(client: Client, settings) -> None:
@@ -101,16 +115,22 @@ def test_rights_pages_carry_the_strict_headers(client: Client) -> None:
     assert "Content-Security-Policy" in response
 
 
-def test_a_language_without_its_own_file_shows_english_marked_as_english(client: Client) -> None:
+def test_a_language_without_its_own_file_shows_english_marked_as_english(
+    client: Client, english_only: Path
+) -> None:
     page = client.get("/ar/rights/home?jurisdiction=us").content.decode()
     assert re.search(r'<html lang="ar" dir="rtl">', page)
     # The English text is marked as English and keeps its direction inside the right-to-left page.
     assert re.search(r'<article class="rights-text"\s+lang="en"\s+dir="ltr">', page)
-    assert "not in your language yet" in page
+    with translation.override("ar"):
+        notice = translation.gettext("This page is not in your language yet, so it is shown in English.")
+    assert notice in page
     assert 'href="/ar/rights/detained?jurisdiction=us"' in page
 
 
-def test_the_card_page_in_a_language_without_a_card_is_all_english_and_says_why(client: Client) -> None:
+def test_the_card_page_in_a_language_without_a_card_is_all_english_and_says_why(
+    client: Client, english_only: Path
+) -> None:
     page = client.get("/es/rights/card?jurisdiction=uk").content.decode()
     assert '<html lang="en" dir="ltr">' in page
     assert 'href="/es/rights/card.pdf?jurisdiction=uk"' in page

@@ -1,6 +1,8 @@
 """Background tasks, on Django's tasks API with the durable database backend.
 
 Periodic jobs are listed in PERIODIC; the scheduler enqueues each when it is due.
+Every retention rule (raidwatch.jobs.retention.RULES) is one of them, under the
+rule's name, so what `raidwatch purge` does at once also happens on its own.
 """
 
 from __future__ import annotations
@@ -9,17 +11,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.tasks import Task, task
-from django.utils import timezone
 
 from raidwatch.alerts.tasks import purge_deliveries_task, send_deliveries_task
-from raidwatch.coordination import tuning
 from raidwatch.incidents.actions import expire_stale_incidents
-from raidwatch.lib import crypto
+from raidwatch.jobs import retention
+from raidwatch.jobs.retention import FAILURE_RETENTION, SUCCESS_RETENTION
 
-# Finished task rows are kept this long for inspection, then pruned; failures
-# are kept longer so an operator can see what went wrong.
-SUCCESS_RETENTION = timedelta(days=1)
-FAILURE_RETENTION = timedelta(days=14)
+__all__ = ["FAILURE_RETENTION", "PERIODIC", "SUCCESS_RETENTION"]
 
 
 @task
@@ -29,24 +27,22 @@ def expire_stale_incidents_task() -> int:
 
 @task
 def destroy_expired_keys_task() -> int:
-    return crypto.destroy_expired_keys()
+    return retention.destroy_location_keys()
 
 
 @task
 def prune_task_results_task() -> int:
-    from django_tasks_db.models import DBTaskResult
-
-    now = timezone.now()
-    done, _ = DBTaskResult.objects.successful().filter(finished_at__lt=now - SUCCESS_RETENTION).delete()
-    failed, _ = DBTaskResult.objects.failed().filter(finished_at__lt=now - FAILURE_RETENTION).delete()
-    return done + failed
+    return retention.prune_task_results()
 
 
 @task
 def redact_movements_task() -> int:
-    from raidwatch.accounts.audit import redact_movements
+    return retention.redact_volunteer_movements()
 
-    return redact_movements(timedelta(days=tuning.movement_retention_days()))
+
+@task
+def purge_unconfirmed_subscriptions_task() -> int:
+    return retention.purge_unconfirmed_subscriptions()
 
 
 PERIODIC: dict[str, tuple[Task[[], Any], timedelta]] = {
@@ -58,4 +54,5 @@ PERIODIC: dict[str, tuple[Task[[], Any], timedelta]] = {
     "destroy_expired_keys": (destroy_expired_keys_task, timedelta(minutes=5)),
     "prune_task_results": (prune_task_results_task, timedelta(hours=1)),
     "redact_movements": (redact_movements_task, timedelta(hours=6)),
+    "purge_unconfirmed_subscriptions": (purge_unconfirmed_subscriptions_task, timedelta(hours=1)),
 }

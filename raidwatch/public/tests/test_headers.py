@@ -10,7 +10,9 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 # One of each kind of response: a page, a service endpoint, the API, a missing
-# page, a missing API path, a redirect, and a refused (oversized) body.
+# page, a missing API path, a redirect, a refused (oversized) body, the service
+# worker, a static file, and a stream answered without ASGI (the event stream
+# over ASGI has its own test below, on its first bytes).
 RESPONSES = {
     "a page": ("get", "/en/report", 200),
     "the health check": ("get", "/healthz", 200),
@@ -19,7 +21,21 @@ RESPONSES = {
     "a missing API path": ("get", "/api/v1/no-such-thing", 404),
     "a language redirect": ("get", "/report", 302),
     "a refused body": ("post", "/api/v1/reports", 413),
+    "the service worker": ("get", "/sw.js", 200),
+    "a static file": ("get", "/static/css/site.css", 200),
+    "a rights page": ("get", "/en/rights/", 200),
+    "the event stream without ASGI": ("get", "/events", 200),
+    "a public alert that does not exist": ("get", "/a/999999", 404),
 }
+
+
+@pytest.fixture(autouse=True)
+def _static_files_without_collecting(settings) -> None:
+    # `raidwatch serve` collects static files first; here WhiteNoise finds
+    # them in place instead. It serves them the same way, through the same
+    # middleware stack, which is what the headers depend on.
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
 
 
 def fetch(client: Client, what: str):
@@ -121,3 +137,49 @@ def test_service_endpoints_do_not_exist_under_a_language_prefix(client: Client, 
 def test_the_health_check_does_not_set_a_cookie(client: Client) -> None:
     # Monitoring polls it constantly; a session or CSRF cookie there would be noise at best.
     assert not client.get("/healthz").cookies
+
+
+def assert_strict(headers: dict[str, str]) -> None:
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-frame-options"] == "DENY"
+    csp = csp_directives(headers["content-security-policy"])
+    assert csp["default-src"] == ["'self'"]
+    assert csp["frame-ancestors"] == ["'none'"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_event_stream_over_asgi_carries_the_strict_headers_with_its_first_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from raidwatch.lib import events as events_module
+    from raidwatch.public.tests.test_event_streams import Stream, run
+
+    monkeypatch.setattr(events_module, "_hub", None)
+
+    async def scenario() -> None:
+        stream = await Stream("/events").open()
+        assert stream.is_stream
+        assert (await stream.first_chunk()).startswith(b"retry: ")
+        assert_strict(stream.response_headers)
+        await stream.close()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("url", ["/en/report", "/en/subscribe", "/en/volunteer/account/login/"])
+def test_no_script_on_a_page_runs_without_the_nonce_or_from_another_origin(client: Client, url: str) -> None:
+    """Our own scripts carry the nonce; allauth's sign-in scripts are same-origin
+    files (allowed by 'self') and a JSON data block, which never runs."""
+    response = client.get(url)
+    assert response.status_code == 200
+    tags = re.findall(r"<script\b[^>]*>", response.content.decode())
+    assert tags, "each of these pages loads a script"
+    nonce = None
+    for tag in tags:
+        if "nonce=" in tag:
+            nonce = nonce or nonce_in_header(response)
+            assert f'nonce="{nonce}"' in tag, tag
+        elif 'type="application/json"' not in tag:
+            assert re.search(r'\ssrc="/static/[^"]+"', tag), (
+                f"a script with neither nonce nor own file: {tag}"
+            )

@@ -30,7 +30,7 @@ from raidwatch.incidents.models import (
     TwoPersonWaiver,
 )
 from raidwatch.intake.models import Report
-from raidwatch.intake.validation import clean_description
+from raidwatch.intake.validation import clean_description, inert_text
 from raidwatch.subscriptions.models import Level
 
 # Which alert each verification action sends.
@@ -85,10 +85,14 @@ def _transition(
     by = _require(by, f"incident.{action}")
     now = timezone.now()
     changes: dict[str, object] = {"status": to_status, "updated_at": now}
+    # Verifiers' words go to the public and to every channel: no bidi overrides
+    # or control characters (R15), in the record and in the audit log alike.
     if place is not None:
-        changes["place"] = place.strip()[:100]
+        place = inert_text(place)[:100]
+        changes["place"] = place
     if reason is not None:
-        changes["reason"] = reason.strip()[:200]
+        reason = inert_text(reason)[:200]
+        changes["reason"] = reason
     changes.update(extra or {})
     with transaction.atomic():
         # A conditional UPDATE is the race guard: of two verifiers acting at
@@ -465,7 +469,9 @@ def waive_two_person_rule(by: Volunteer | None, *, hours: int, reason: str) -> T
     now = timezone.now()
     with transaction.atomic():
         waiver = TwoPersonWaiver.objects.create(
-            by=volunteer, reason=reason.strip()[:200], created_at=now, until=now + timedelta(hours=hours)
+            by=volunteer, reason=inert_text(reason)[:200], created_at=now, until=now + timedelta(hours=hours)
         )
-        audit.record(volunteer.username, "two_person.waive", "waiver", waiver.pk, hours=hours, reason=reason)
+        audit.record(
+            volunteer.username, "two_person.waive", "waiver", waiver.pk, hours=hours, reason=waiver.reason
+        )
     return waiver

@@ -134,14 +134,12 @@ def clean_observed_at(value: object, now: datetime | None = None) -> datetime:
     return moment
 
 
-def clean_description(value: object) -> str:
-    """NFC-normalised, without control or bidi characters, at most 500 characters."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ReportInvalid("description", "invalid_description", _("The description must be text."))
-    if not value:
-        return ""
+def inert_text(value: str) -> str:
+    """NFC-normalised, one line, without control or bidi characters (R15).
+
+    A bidi override (U+202E) can make text display as something else on every
+    screen it reaches, so it is removed where text comes in, not where it is shown.
+    """
     text = unicodedata.normalize("NFC", value)
     kept = []
     for char in text:
@@ -154,7 +152,18 @@ def clean_description(value: object) -> str:
                 kept.append(" ")
             continue
         kept.append(char)
-    cleaned = " ".join("".join(kept).split())
+    return " ".join("".join(kept).split())
+
+
+def clean_description(value: object) -> str:
+    """NFC-normalised, without control or bidi characters, at most 500 characters."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ReportInvalid("description", "invalid_description", _("The description must be text."))
+    if not value:
+        return ""
+    cleaned = inert_text(value)
     if not cleaned or not any(ch.isprintable() and not ch.isspace() for ch in cleaned):
         raise ReportInvalid(
             "description",

@@ -133,6 +133,14 @@ def offboard(volunteer: Volunteer, by: Volunteer | None) -> Offboarded:
         locked.save(update_fields=["is_active", "password"])
         removed, _by_model = Authenticator.objects.filter(user_id=locked.pk).delete()
         ended = end_sessions(locked)
+        # Nothing of theirs keeps working: no pages about unverified reports
+        # (their sealed contacts and home-area cells go too), and no invitation
+        # they made can bring anyone back in after them.
+        Volunteer.objects.filter(pk=locked.pk).update(on_duty=False)
+        paging, _by_model = Subscription.objects.filter(volunteer_id=locked.pk).delete()
+        invitations, _by_model = VolunteerInvitation.objects.filter(
+            created_by=locked.username, used_at__isnull=True
+        ).delete()
         audit.record(
             actor,
             "volunteer.offboard",
@@ -141,6 +149,8 @@ def offboard(volunteer: Volunteer, by: Volunteer | None) -> Offboarded:
             username=locked.username,
             sessions_ended=ended,
             authenticators_removed=removed,
+            paging_areas_removed=paging,
+            invitations_withdrawn=invitations,
         )
     volunteer.refresh_from_db()
     return Offboarded(sessions_ended=ended, authenticators_removed=removed)
@@ -407,8 +417,10 @@ def confirm_paging_area(volunteer: Volunteer, subscription_id: UUID | str, code:
     check as any subscription); SubscriptionError when the code is wrong."""
     actor = _own(volunteer)
     subscription = _owned_area(volunteer, subscription_id)
+    # Not inside an outer transaction: confirm() must commit its count of a
+    # wrong code even as it raises, or the code could be guessed without limit.
+    confirmed = subscription_actions.confirm(subscription, code)
     with transaction.atomic():
-        confirmed = subscription_actions.confirm(subscription, code)
         audit.record(actor, "volunteer.confirm_paging_area", "subscription", subscription.pk)
     return confirmed
 

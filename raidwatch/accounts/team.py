@@ -79,12 +79,17 @@ def team(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_action("volunteer.manage")
-@require_POST
+# An invitation grants a role, so it needs a fresh sign-in as role changes do
+# (R9). After signing in again the volunteer comes back here by GET, and is
+# sent to the team page to submit the invitation once more.
+@require_action("volunteer.manage", reauthenticate=True)
+@require_http_methods(["GET", "POST"])
 def invite(request: HttpRequest) -> HttpResponse:
     """Creates an invitation and shows its link in this response only: the
     token is never put in a URL, a message or the session, where it would
     outlive the page."""
+    if request.method == "GET":
+        return redirect("volunteer_team")
     form = InviteForm(request.POST)
     if form.is_valid():
         try:

@@ -55,6 +55,9 @@ def alert_for_incident(incident: Incident, event: str) -> Alert:
     alerts nobody and a committed change is never left without its fan-out.
     """
     msg_type, scope, certainty = _PLAN[event]
+    if incident.is_exercise:
+        # A drill is practice for the volunteers: never a public alert, page or post.
+        scope = Scope.RESTRICTED
     previous = incident.alerts.order_by("-id")
     if scope == Scope.RESTRICTED:
         previous = previous.filter(scope=Scope.RESTRICTED)
@@ -108,7 +111,9 @@ def recipients(alert: Alert) -> set[str]:
         return {str(s) for s in earlier}
     assert alert.incident is not None  # noqa: S101 - only test alerts have no incident
     levels: list[str] = [Level.ALL] if alert.scope == Scope.RESTRICTED else [Level.ALL, Level.VERIFIED]
-    matched = match_subscriptions(alert_cells(alert.incident), levels)
+    matched = match_subscriptions(
+        alert_cells(alert.incident), levels, volunteers_only=alert.status == CapStatus.EXERCISE
+    )
     return {str(s) for s in earlier} | matched
 
 
@@ -123,6 +128,8 @@ def _over_cap(subscription_ids: list[str], since: datetime) -> set[str]:
             alert__msg_type=MsgType.ALERT,
         )
         .exclude(status=DeliveryStatus.SUPPRESSED)
+        # A drill must not use up the share a real raid alert needs.
+        .exclude(alert__status=CapStatus.EXERCISE)
         .values_list("subscription_id", flat=True)
     ):
         counts[str(sub_id)] = counts.get(str(sub_id), 0) + 1

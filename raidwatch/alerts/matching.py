@@ -16,7 +16,11 @@ from raidwatch.subscriptions.areas import match_keys
 from raidwatch.subscriptions.models import SubscriptionCell, SubscriptionStatus
 
 
-def match_subscriptions(alert_cells: Iterable[str], levels: list[str]) -> set[str]:
+def match_subscriptions(
+    alert_cells: Iterable[str], levels: list[str], *, volunteers_only: bool = False
+) -> set[str]:
+    """Active subscriptions at ``levels`` whose cells meet ``alert_cells``;
+    ``volunteers_only`` keeps volunteers' paging subscriptions alone (drills)."""
     keys = match_keys(list(alert_cells))
     rows = (
         SubscriptionCell.objects.filter(
@@ -24,9 +28,13 @@ def match_subscriptions(alert_cells: Iterable[str], levels: list[str]) -> set[st
             subscription__status=SubscriptionStatus.ACTIVE,
             subscription__level__in=levels,
         )
-        # Volunteers' paging subscriptions count only while they are on duty.
-        .filter(Q(subscription__volunteer__isnull=True) | Q(subscription__volunteer__on_duty=True))
-        .values_list("subscription_id", flat=True)
-        .distinct()
+        # Volunteers' paging subscriptions count only while they are on duty
+        # and still volunteers (offboarding also deletes them; this is the backstop).
+        .filter(
+            Q(subscription__volunteer__isnull=True)
+            | Q(subscription__volunteer__on_duty=True, subscription__volunteer__is_active=True)
+        )
     )
-    return {str(pk) for pk in rows}
+    if volunteers_only:
+        rows = rows.filter(subscription__volunteer__isnull=False)
+    return {str(pk) for pk in rows.values_list("subscription_id", flat=True).distinct()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 
 from django.conf import settings
 from django.utils import formats, timezone, translation
@@ -18,6 +19,8 @@ from raidwatch.alerts.models import Alert, CapStatus, Event
 from raidwatch.channels.base import OutboundMessage
 from raidwatch.coordination.models import TemplateOverride
 from raidwatch.incidents.models import Kind
+
+logger = logging.getLogger(__name__)
 
 # %(kind)s is what was seen, %(place)s where (the verifier's words or the area),
 # %(time)s the local time. Links are added by channels that have room for them.
@@ -76,6 +79,7 @@ def template_for(event: str, language: str) -> str:
 def render_text(alert: Alert, language: str, template: str | None = None) -> tuple[str, str]:
     """(title, text) for one language; ``template`` renders a draft instead of
     the template in use (the coordinators' preview)."""
+    draft = template is not None
     if template is None:
         template = template_for(alert.event, language)
     with translation.override(language):
@@ -86,7 +90,17 @@ def render_text(alert: Alert, language: str, template: str | None = None) -> tup
             "place": alert.place or gettext("your area"),
             "time": local_time(alert),
         }
-        text = prefix + template % values
+        try:
+            text = prefix + template % values
+        except (KeyError, ValueError, TypeError):
+            if draft:
+                raise  # the editor checks drafts first and shows the problem
+            # A stored wording that no longer fits the placeholders (edited in
+            # the database, or older than an upgrade) must not stop alerts
+            # going out: fall back to the shipped text, and say so in the log.
+            logger.error("The %s wording for %s is broken; sending the default.", language, alert.event)
+            template = default_template(alert.event, language)
+            text = prefix + template % values
         if alert.place:
             text = _fit_place(text, prefix, template, values)
         title = prefix + str(TITLES[Event(alert.event)])

@@ -447,7 +447,8 @@ def export_audit(request: HttpRequest) -> HttpResponseBase:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@require_action("network.invite_subscribers")
+# A code lets its holder hear unverified reports: a stolen session must not mint them.
+@require_action("network.invite_subscribers", reauthenticate=True)
 def invites(request: HttpRequest) -> HttpResponse:
     form = forms.InviteForm(request.POST or None)
     code = ""

@@ -323,6 +323,8 @@ def merge(target_id: int, source_id: int, by: Volunteer | None) -> Incident:
         target, source = _get(target_id), _get(source_id)
         if target.status not in OPEN_STATUSES:
             raise WrongState(_("Incident %(id)s is closed.") % {"id": target_id})
+        if target.is_exercise != source.is_exercise:
+            raise WrongState(_("A drill and a real incident are never merged."))
         if not Incident.objects.filter(pk=source_id, status=Status.UNVERIFIED).update(
             status=Status.MERGED, merged_into=target, updated_at=timezone.now(), claimed_by=None
         ):
@@ -350,6 +352,8 @@ def move_report_out(report_id: int, by: Volunteer | None) -> Incident:
         new = Incident.objects.create(
             kind=report.kind,
             cell=report.cell,
+            # A report moved out of a drill is still practice, never a real incident.
+            is_exercise=old.is_exercise,
             opened_at=report.observed_at,
             updated_at=now,
             last_report_at=report.observed_at,

@@ -74,7 +74,7 @@ def test_the_list_shows_each_volunteer_and_no_contact(
 
 
 def test_an_invitation_link_is_shown_once_and_only_its_hash_is_kept(coordinator: Any) -> None:
-    client = signed_in_client(coordinator)
+    client = fresh(coordinator)
     response = client.post(INVITE, {"role": "responder", "hours": "48"})
     assert response.status_code == 201
     link = response.context["link"]
@@ -94,25 +94,39 @@ def test_an_invitation_link_is_shown_once_and_only_its_hash_is_kept(coordinator:
 
 @pytest.mark.parametrize("hours", ["0", "169", "soon", ""])
 def test_a_bad_expiry_is_refused_beside_its_field(coordinator: Any, hours: str) -> None:
-    response = signed_in_client(coordinator).post(INVITE, {"role": "verifier", "hours": hours})
+    response = fresh(coordinator).post(INVITE, {"role": "verifier", "hours": hours})
     assert response.status_code == 422
     assert "hours" in response.context["form"].errors
     assert not VolunteerInvitation.objects.exists()
 
 
 def test_a_coordinator_cannot_invite_an_admin_and_is_not_offered_it(coordinator: Any, admin: Any) -> None:
-    client = signed_in_client(coordinator)
+    client = fresh(coordinator)
     page = client.get(TEAM).content.decode()
     assert 'value="admin"' not in page
     refused = client.post(INVITE, {"role": "admin", "hours": "24"})
     assert refused.status_code == 422
     assert refused.context["form"].errors["role"] == ["Only an admin can make someone an admin."]
     assert not VolunteerInvitation.objects.exists()
-    assert signed_in_client(admin).post(INVITE, {"role": "admin", "hours": "24"}).status_code == 201
+    assert fresh(admin).post(INVITE, {"role": "admin", "hours": "24"}).status_code == 201
+
+
+def test_inviting_needs_a_fresh_sign_in_and_comes_back_to_the_team_page(coordinator: Any) -> None:
+    client = signed_in_client(coordinator)
+    response = client.post(INVITE, {"role": "coordinator", "hours": "168"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(REAUTHENTICATE)
+    assert not VolunteerInvitation.objects.exists()
+    # Signing in again comes back here by GET, which leads to the team page
+    # to submit once more: the first POST is never replayed.
+    back = client.post(response["Location"], {"password": "coordinator-correct-horse"})
+    assert back["Location"] == INVITE
+    assert client.get(INVITE)["Location"] == TEAM
+    assert not VolunteerInvitation.objects.exists()
 
 
 def test_revoking_stops_the_link(coordinator: Any) -> None:
-    client = signed_in_client(coordinator)
+    client = fresh(coordinator)
     link = client.post(INVITE, {"role": "verifier", "hours": "24"}).context["link"]
     path = link.removeprefix("http://127.0.0.1:8000")
     invitation = VolunteerInvitation.objects.get()

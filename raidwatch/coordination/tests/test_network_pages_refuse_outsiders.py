@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from raidwatch.coordination.tests.conftest import fresh_client
 from raidwatch.subscriptions.models import NamedArea
 from raidwatch.testing.volunteers import signed_in_client
 
@@ -60,7 +61,7 @@ def test_verifiers_and_responders_are_refused(persona, request) -> None:
 
 @pytest.mark.parametrize("persona", ["coordinator", "admin"])
 def test_coordinators_and_admins_get_every_page(persona, request) -> None:
-    client = signed_in_client(request.getfixturevalue(persona))
+    client = fresh_client(request.getfixturevalue(persona))
     _urls()
     for url in GET_PAGES:
         assert client.get(url).status_code == 200, url

@@ -10,6 +10,7 @@ from raidwatch.api import api
 from raidwatch.lib.api import error_response
 from raidwatch.public.alert_views import one_click_unsubscribe, public_alert
 from raidwatch.public.languages import switch_language
+from raidwatch.public.pwa import web_manifest
 from raidwatch.public.streams import public_events, volunteer_events
 from raidwatch.public.views import healthz
 from raidwatch.subscriptions.views import service_worker
@@ -22,6 +23,7 @@ urlpatterns = [
     path("a/<int:alert_id>", public_alert, name="public_alert"),
     path("u/<str:token>", one_click_unsubscribe, name="one_click_unsubscribe"),
     path("sw.js", service_worker, name="service_worker"),
+    path("manifest.webmanifest", web_manifest, name="web_manifest"),
     path("language/<str:code>", switch_language, name="switch_language"),
     # Server-Sent Events: an EventSource URL stays the same whatever the page's language.
     path("events", public_events, name="events"),

@@ -212,7 +212,16 @@ TARGETS_JS = """selector => {
 }"""
 
 
-@pytest.mark.parametrize("url", ["/en/report", "/en/rights/?jurisdiction=uk", "/ar/rights/?jurisdiction=us"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/en/report",
+        "/en/rights/?jurisdiction=uk",
+        "/ar/rights/?jurisdiction=us",
+        "/en/volunteer/account/login/",
+        "/en/no-such-page",
+    ],
+)
 def test_every_control_is_a_44px_tap_target(live_server, phone_page: Page, url: str) -> None:
     page = phone_page
     page.goto(url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -123,6 +124,16 @@ class ChannelState:
     variables: tuple[VariableState, ...]
 
 
+def without_credentials(value: str) -> str:
+    """A URL as it may be shown: a ``user:password@`` in a base URL or homeserver
+    is a secret even when the variable is not."""
+    parts = urlsplit(value)
+    if parts.scheme and "@" in parts.netloc:
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"…@{host}"))
+    return value
+
+
 def channel_state(name: str) -> ChannelState:
     # A channel added to the registry without an entry here still gets listed.
     config = CONFIG.get(name, ChannelConfig(()))
@@ -133,7 +144,7 @@ def channel_state(name: str) -> ChannelState:
         value, problem = "", ""
         if not variable.secret and is_set(variable.name):
             try:
-                value = env_str(variable.name) or ""
+                value = without_credentials(env_str(variable.name) or "")
             except ImproperlyConfigured as exc:
                 problem = str(exc)
         variables.append(VariableState(variable.name, variable.secret, is_set(variable.name), value, problem))

@@ -38,7 +38,16 @@ class Tunable:
     help: _StrPromise
     unit: _StrPromise
     minimum: int
-    maximum: int
+    upper: int
+    # A safety rule the environment sets: coordinators may only tighten it, so
+    # one (perhaps hijacked) coordinator account cannot switch it off.
+    stricter_only: bool = False
+
+    @property
+    def maximum(self) -> int:
+        if self.stricter_only:
+            return min(self.upper, environment_value(self.name))
+        return self.upper
 
 
 TUNABLES: dict[str, Tunable] = {
@@ -90,15 +99,17 @@ TUNABLES: dict[str, Tunable] = {
             _("subscribers"),
             0,
             100_000,
+            stricter_only=True,
         ),
         # Alert fatigue and flood resistance (R12): at most this many new alerts
-        # per subscriber per hour.
+        # per subscriber per hour. At least 5: a busy morning has several real
+        # raids in one area, and none of them may be held back.
         Tunable(
             "RAIDWATCH_ALERTS_PER_HOUR",
             _("New alerts per subscriber per hour, at most"),
             _("Beyond this, further new alerts to the same subscriber within the hour are held back."),
             _("alerts"),
-            1,
+            5,
             30,
         ),
         Tunable(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -28,10 +27,9 @@ from raidwatch.accounts.volunteer import require_action
 from raidwatch.alerts.models import Event
 from raidwatch.alerts.text import default_template, template_for
 from raidwatch.coordination import actions, channel_settings, forms, tuning
+from raidwatch.coordination import exports as exports_data
 from raidwatch.coordination.models import TemplateOverride, TunableOverride
 from raidwatch.coordination.wording import SAMPLE_PLACE, check_template
-from raidwatch.incidents.models import OPEN_STATUSES, Incident, round_down_ten_minutes
-from raidwatch.lib import geo
 from raidwatch.subscriptions.models import NamedArea
 
 
@@ -307,74 +305,6 @@ def exports(request: HttpRequest) -> HttpResponse:
     return render(request, "coordination/exports.html", {})
 
 
-class _Line:
-    """A file-like object whose write returns the line, for csv.writer in a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _rounded(moment: datetime | None) -> str:
-    """UTC, rounded down to 10 minutes, as every public time is (R4)."""
-    return round_down_ten_minutes(moment.astimezone(UTC)).isoformat() if moment else ""
-
-
-def _minutes(later: datetime | None, earlier: datetime | None) -> str:
-    if later is None or earlier is None:
-        return ""
-    return str(max(int((later - earlier) / timedelta(minutes=1)), 0))
-
-
-INCIDENT_COLUMNS = (
-    "id",
-    "status",
-    "kind",
-    "cell",
-    "report_count",
-    "opened_at",
-    "verified_at",
-    "closed_at",
-    "minutes_to_first_look",
-    "minutes_to_verify",
-    "exercise",
-)
-
-
-def incident_rows() -> Iterator[list[str]]:
-    """Coarse, public-safe fields only: never report text, points or reporter keys.
-    Every value is an id, a choice, a cell or a time, so no cell can start a
-    spreadsheet formula."""
-    yield list(INCIDENT_COLUMNS)
-    fields = (
-        "pk",
-        "status",
-        "kind",
-        "cell",
-        "report_count",
-        "opened_at",
-        "verified_at",
-        "updated_at",
-        "first_looked_at",
-        "is_exercise",
-    )
-    for row in Incident.objects.order_by("id").values_list(*fields).iterator(chunk_size=2000):
-        pk, status, kind, cell, count, opened, verified, updated, first_look, exercise = row
-        closed = updated if status not in OPEN_STATUSES else None
-        yield [
-            str(pk),
-            status,
-            kind,
-            geo.coarsen_cell(cell),
-            str(count),
-            _rounded(opened),
-            _rounded(verified),
-            _rounded(closed),
-            _minutes(first_look, opened),
-            _minutes(verified, opened),
-            "1" if exercise else "0",
-        ]
-
-
 def _download(content: Iterator[str], content_type: str, filename: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -388,37 +318,13 @@ def export_incidents(request: HttpRequest) -> HttpResponseBase:
     if request.method == "GET":  # back from re-authentication: confirm with the button
         return exports(request)
     actions.record_export(_volunteer(request), "incidents")
-    writer = csv.writer(_Line())
+    writer = csv.writer(exports_data.Line())
     stamp = timezone.now().strftime("%Y%m%d")
     return _download(
-        (writer.writerow(row) for row in incident_rows()),
+        (writer.writerow(row) for row in exports_data.incident_rows()),
         "text/csv; charset=utf-8",
         f"raidwatch-incidents-{stamp}.csv",
     )
-
-
-def audit_lines(last_id: int) -> Iterator[str]:
-    for entry in AuditEntry.objects.filter(id__lte=last_id).order_by("id").iterator(chunk_size=2000):
-        yield (
-            json.dumps(
-                {
-                    "id": entry.pk,
-                    "at": entry.at.isoformat(),
-                    "actor": entry.actor,
-                    "action": entry.action,
-                    "target_type": entry.target_type,
-                    "target_id": entry.target_id,
-                    "details": entry.details,
-                    "details_digest": entry.details_digest,
-                    "redacted_at": entry.redacted_at.isoformat() if entry.redacted_at else None,
-                    "prev_hash": entry.prev_hash,
-                    "entry_hash": entry.entry_hash,
-                },
-                ensure_ascii=False,
-                sort_keys=True,
-            )
-            + "\n"
-        )
 
 
 @require_http_methods(["GET", "POST"])
@@ -433,7 +339,7 @@ def export_audit(request: HttpRequest) -> HttpResponseBase:
     last_id, head = AuditEntry.objects.order_by("-id").values_list("id", "entry_hash").first() or (0, "")
 
     def lines() -> Iterator[str]:
-        yield from audit_lines(last_id)
+        yield from exports_data.audit_lines(last_id)
         yield json.dumps({"head": head, "last_id": last_id}) + "\n"
 
     stamp = timezone.now().strftime("%Y%m%d")

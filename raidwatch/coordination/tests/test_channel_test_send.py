@@ -52,6 +52,14 @@ def test_every_transport_is_listed_and_secrets_are_never_shown(
     assert 'id="test-sms"' in body
 
 
+def test_a_password_inside_a_base_url_is_not_shown(coordinator_client, monkeypatch) -> None:
+    monkeypatch.setenv("RAIDWATCH_NTFY_BASE", "https://alerts:hunter2-secret@ntfy.example.org/base")
+    body = coordinator_client.get(URL).content.decode()
+    assert "hunter2-secret" not in body
+    assert "alerts:" not in body
+    assert "ntfy.example.org/base" in body
+
+
 def test_a_test_sms_goes_through_the_real_transport(coordinator_client, fake_sms) -> None:
     response = coordinator_client.post(URL, {"channel": "sms", "address": NUMBER})
     assert response.status_code == 200

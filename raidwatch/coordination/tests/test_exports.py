@@ -93,6 +93,21 @@ def test_the_audit_export_ends_with_the_head_that_verify_accepts(
     call_command("audit", "verify", "--head", tail["head"])  # raises SystemExit on a mismatch
 
 
+def test_the_audit_export_leaves_out_responders_movements(coordinator_client, verifier) -> None:
+    incident = report().incident
+    incident_actions.respond(incident.pk, verifier, "arrived")
+    incident_actions.add_observation(incident.pk, verifier, officer_count=4, markings="HOME OFFICE vans")
+    lines = [json.loads(line) for line in _body(coordinator_client.post(AUDIT)).splitlines()[:-1]]
+    movements = [line for line in lines if line["action"] in ("incident.respond", "incident.observe")]
+    assert len(movements) == 2
+    # Who, what, which incident and when stay; the details (and so where) do not.
+    assert all(line["details"] == {} and line["details_digest"] for line in movements)
+    assert "HOME OFFICE" not in json.dumps(lines)
+    assert AuditEntry.objects.get(
+        action="incident.observe"
+    ).details  # the database keeps them until retention
+
+
 @pytest.mark.parametrize("url", [CSV, AUDIT])
 def test_exports_need_a_fresh_sign_in(coordinator, url) -> None:
     response = stale_client(coordinator).post(url)

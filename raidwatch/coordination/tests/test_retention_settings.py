@@ -65,14 +65,31 @@ def test_the_action_refuses_out_of_bounds_values_too(coordinator) -> None:
     assert not TunableOverride.objects.exists()
 
 
+def test_safety_rules_can_only_be_tightened(coordinator, settings) -> None:
+    settings.RAIDWATCH_TWO_PERSON_THRESHOLD = 20000
+    # Raising the two-person threshold above the environment's would let one
+    # account publish to ever larger audiences alone.
+    with pytest.raises(actions.CoordinationError):
+        actions.set_tunables(coordinator, {"RAIDWATCH_TWO_PERSON_THRESHOLD": 50000})
+    actions.set_tunables(coordinator, {"RAIDWATCH_TWO_PERSON_THRESHOLD": 5000})
+    assert tuning.two_person_threshold() == 5000
+    # Too few alerts an hour would hold back a second real raid.
+    with pytest.raises(actions.CoordinationError):
+        actions.set_tunables(coordinator, {"RAIDWATCH_ALERTS_PER_HOUR": 1})
+    # A row raised in the database past the environment is clamped when read.
+    TunableOverride.objects.filter(name="RAIDWATCH_TWO_PERSON_THRESHOLD").update(value=90000)
+    tuning.invalidate()
+    assert tuning.two_person_threshold() == 20000
+
+
 def test_a_row_edited_past_the_bounds_in_the_database_is_clamped_when_read() -> None:
     TunableOverride.objects.create(name="RAIDWATCH_LOCATION_RETENTION_HOURS", value=24 * 365, updated_at=T)
     assert tuning.location_retention_hours() == 24
 
 
 def test_an_empty_box_goes_back_to_the_environments_value(coordinator_client, coordinator, settings) -> None:
-    actions.set_tunables(coordinator, {"RAIDWATCH_ALERTS_PER_HOUR": 3})
-    assert tuning.alerts_per_hour() == 3
+    actions.set_tunables(coordinator, {"RAIDWATCH_ALERTS_PER_HOUR": 6})
+    assert tuning.alerts_per_hour() == 6
     coordinator_client.post(SAVE, {"RAIDWATCH_ALERTS_PER_HOUR": ""})
     assert tuning.alerts_per_hour() == settings.RAIDWATCH_ALERTS_PER_HOUR
     assert not TunableOverride.objects.exists()

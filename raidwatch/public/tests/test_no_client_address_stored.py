@@ -1,8 +1,12 @@
 """R1: no client address or user agent is stored or logged anywhere.
 
 Every flow runs with sentinel values in REMOTE_ADDR, the forwarding headers and
-User-Agent; then the whole database (every model's rows, every table's raw
-rows, decoded sessions, the SQLite files themselves), every SQL statement sent,
+User-Agent (the public's flows, subscribing and leaving, volunteers signing in,
+failing to, enrolling a second factor, joining by invitation, the desk, the
+team and duty pages, the network tools with their test-send and exports, the
+rights pages and the language switcher); then the queued tasks run, and the
+whole database (every model's rows, every table's raw rows (the task queue's
+among them), decoded sessions, the SQLite files themselves), every SQL statement sent,
 the cache and the log records are searched for the sentinels and for their
 SHA-256 digests.
 """
@@ -11,21 +15,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from raidwatch.alerts.models import Alert, Scope
 from raidwatch.incidents import actions
 from raidwatch.intake.models import Report
 from raidwatch.lib import crypto
+from raidwatch.testing.queue import run_queued_tasks
 
 ADDRESS = "203.0.113.77"
 FORWARDED = "198.51.100.23"
@@ -125,7 +134,159 @@ def sentinel_client() -> Client:
     )
 
 
-def run_every_flow(client: Client, verifier: Any) -> None:
+def sentinel_session(volunteer: Any, reauthenticated: bool = False) -> Client:
+    """A sentinel client signed in as ``volunteer`` with a second factor."""
+    client = sentinel_client()
+    client.force_login(volunteer)
+    session = client.session
+    methods: list[dict[str, Any]] = [{"method": "mfa", "at": time.time(), "type": "totp"}]
+    if reauthenticated:
+        methods.append({"method": "password", "at": time.time(), "reauthenticated": True})
+    session["account_authentication_methods"] = methods
+    session["account_authentication_methods_user"] = str(volunteer.pk)
+    session.save()
+    return client
+
+
+def totp_code(secret: str) -> str:
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return str(format_hotp_value(hotp_value(secret, int(time.time()) // 30)))
+
+
+def run_volunteer_flows(verifier: Any, coordinator: Any, incident_id: int) -> None:
+    """Signing in (and failing to), joining, enrolling, the desk, team, duty and network pages."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    from raidwatch.accounts import actions as account_actions
+
+    login, second = "/en/volunteer/account/login/", "/en/volunteer/account/2fa/authenticate/"
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    TOTP.activate(verifier, secret)
+
+    failed = sentinel_client()
+    assert failed.post(login, {"login": "verifier", "password": "wrong-password-here"}).status_code == 200
+    assert (
+        failed.post(login, {"login": "nobody-at-all", "password": "wrong-password-here"}).status_code == 200
+    )
+    assert failed.post(login, {"login": "verifier", "password": "verifier-correct-horse"}).status_code == 302
+    assert failed.post(second, {"code": "000000"}).status_code == 200  # the wrong code
+
+    signed_in = sentinel_client()
+    assert (
+        signed_in.post(login, {"login": "verifier", "password": "verifier-correct-horse"})["Location"]
+        == second
+    )
+    assert signed_in.post(second, {"code": totp_code(secret)}).status_code == 302
+    assert signed_in.get("/en/volunteer/").status_code == 200
+
+    # Joining by an invitation link, then enrolling an authenticator app.
+    joining = sentinel_client()
+    link = account_actions.join_path(account_actions.invite_volunteer("responder", 24, by=coordinator).token)
+    assert joining.get(link).status_code == 200
+    password = "lantern-orchard-basalt-91"
+    joined = joining.post(link, {"username": "kestrel", "password": password, "password_again": password})
+    assert joined.status_code == 302, joined.content.decode()[-1000:]
+    activate = "/en/volunteer/account/2fa/totp/activate/"
+    page = joining.get(activate)
+    assert page.status_code == 200
+    assert joining.post(activate, {"code": "000000"}).status_code == 200  # a wrong first code
+    assert joining.post(activate, {"code": totp_code(page.context["form"].secret)}).status_code == 302
+    assert joining.get("/en/volunteer/").status_code == 200
+
+    # The desk: every page and the actions on one incident.
+    desk = sentinel_session(verifier)
+    assert desk.get("/en/volunteer/desk/").status_code == 200
+    assert desk.get(f"/en/volunteer/desk/{incident_id}").status_code == 200
+    assert desk.post(f"/en/volunteer/desk/{incident_id}/claim").status_code == 302
+    assert (
+        desk.post(
+            f"/en/volunteer/desk/{incident_id}/observe", {"officers": "2", "markings": "vans"}
+        ).status_code
+        == 302
+    )
+    assert desk.post(f"/en/volunteer/desk/{incident_id}/respond", {"state": "on_my_way"}).status_code == 302
+    assert (
+        desk.post(f"/en/volunteer/desk/{incident_id}/confirm", {"place": "Whitechapel market"}).status_code
+        == 302
+    )
+    assert desk.post(f"/en/volunteer/desk/{incident_id}/end").status_code == 302
+    assert desk.post("/en/volunteer/desk/dismiss", {"incident": ["999999"], "reason": "x"}).status_code == 302
+
+    # The duty page: on duty, a paging area, off duty.
+    assert desk.get("/en/volunteer/duty/").status_code == 200
+    assert desk.post("/en/volunteer/duty/switch", {"on": "1"}).status_code == 302
+    area = {"channel": "ntfy", "address": "night-shift-e1", "area_kind": "place", "place": "E1"}
+    area |= {"named": "", "lat": "", "lon": "", "radius_km": "2", "language": "en"}
+    assert desk.post("/en/volunteer/duty/areas", area).status_code == 302
+    assert desk.post("/en/volunteer/duty/switch", {"on": "0"}).status_code == 302
+
+    # The team page and the network tools, with a fresh sign-in where they need one.
+    network = sentinel_session(coordinator, reauthenticated=True)
+    assert network.get("/en/volunteer/team/").status_code == 200
+    assert network.post("/en/volunteer/team/invite", {"role": "responder", "hours": "24"}).status_code == 201
+    base = "/en/volunteer/network/"
+    for page_url in (
+        "",
+        "areas/",
+        "templates/",
+        "channels/",
+        "retention/",
+        "drills/",
+        "exports/",
+        "invites/",
+    ):
+        assert network.get(base + page_url).status_code == 200, page_url
+    assert (
+        network.post(base + "areas/", {"name": "East End", "source": "postcode", "places": "E1"}).status_code
+        == 302
+    )
+    saved = network.post(
+        base + "templates/confirmed/en",
+        {"text": "CONFIRMED: %(kind)s near %(place)s at %(time)s.", "step": "save"},
+    )
+    assert saved.status_code == 302
+    assert (
+        network.post(base + "retention/save", {"RAIDWATCH_LOCATION_RETENTION_HOURS": "12"}).status_code == 302
+    )
+    test_send = network.post(base + "channels/", {"channel": "email", "address": "coordinator@example.org"})
+    assert test_send.status_code in (200, 302)
+    assert network.post(base + "drills/", {"kind": "raid", "named": "East End"}).status_code == 302
+    assert network.post(base + "invites/", {"hours": "24"}).status_code in (200, 302)
+    assert network.post(base + "exports/incidents.csv").status_code == 200
+    assert network.post(base + "exports/audit.jsonl").status_code == 200
+
+
+def run_subscriber_and_reader_flows(client: Client) -> None:
+    """The subscribe page and its confirmation, one-click leaving, rights pages, the language switcher."""
+    from raidwatch.alerts.outbox import _unsubscribe_url
+    from raidwatch.subscriptions.models import Subscription
+
+    page_form = {"channel": "email", "address": "reader@example.org", "place": "E1", "radius_km": "2"}
+    page_form |= {"language": "en", "level": "verified", "invite": ""}
+    assert client.get("/en/subscribe").status_code == 200
+    subscribed = client.post("/en/subscribe", page_form)
+    assert subscribed.status_code == 302
+    confirm_page = subscribed["Location"]
+    assert re.fullmatch(r"/en/subscribe/confirm/[^/]+", confirm_page)
+    assert client.get(confirm_page).status_code == 200
+    assert client.post(confirm_page, {"code": "000000"}).status_code in (200, 422)
+
+    topic = {"channel": "ntfy", "address": "raidwatch-e1-sentinel", "place": "E1", "radius_km": "2"}
+    topic |= {"language": "en", "level": "verified", "invite": ""}
+    assert client.post("/en/subscribe", topic).status_code == 302
+    active = Subscription.objects.get(channel="ntfy", volunteer__isnull=True)
+    leave = _unsubscribe_url(active.pk).removeprefix(str(settings.RAIDWATCH_BASE_URL))
+    assert client.get(leave).status_code == 200
+    assert client.post(leave).status_code == 200
+
+    for url in ("/en/rights/", "/en/rights/?jurisdiction=us", "/en/rights/card"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/language/ar", {"next": "/en/report"}).status_code == 302
+    assert client.get("/ar/").status_code == 200
+
+
+def run_every_flow(client: Client, verifier: Any, coordinator: Any | None = None) -> None:
     """Each flow that exists, with the status it must answer, so none passes vacuously."""
     api = "/api/v1/reports"
     point = client.post(
@@ -186,7 +347,14 @@ def run_every_flow(client: Client, verifier: Any) -> None:
     assert client.get("/api/v1/push/vapid-public-key").status_code == 200
 
     incident_id = point.json()["incident"]["id"]
-    actions.confirm(incident_id, verifier, place="Whitechapel market")
+    run_subscriber_and_reader_flows(client)
+    if coordinator is not None:
+        run_volunteer_flows(verifier, coordinator, incident_id)
+    else:
+        actions.confirm(incident_id, verifier, place="Whitechapel market")
+    alert_id = Alert.objects.filter(scope=Scope.PUBLIC).values_list("pk", flat=True).first()
+    assert alert_id is not None
+    assert client.get(f"/a/{alert_id}").status_code == 200
 
     for url, status in [
         ("/en/", 200),
@@ -200,16 +368,23 @@ def run_every_flow(client: Client, verifier: Any) -> None:
         ("/api/v1/incidents/999999", 404),
     ]:
         assert client.get(url).status_code == status, url
-    assert Report.objects.count() == 4
+    assert Report.objects.filter(incident__is_exercise=False).count() == 4
 
 
 @pytest.mark.dbsensitive
 def test_no_trace_of_the_client_address_or_user_agent_is_stored_or_logged(
-    transactional_db: None, verifier: Any, all_logs_at_debug: pytest.LogCaptureFixture
+    transactional_db: None,
+    verifier: Any,
+    coordinator: Any,
+    fake_smtp: Any,
+    all_logs_at_debug: pytest.LogCaptureFixture,
 ) -> None:
+    caches["default"].clear()
     client = sentinel_client()
     with CaptureQueriesContext(connection) as queries:
-        run_every_flow(client, verifier)
+        run_every_flow(client, verifier, coordinator)
+        run_queued_tasks()
+    assert fake_smtp.received, "the confirmation and test emails should have gone out"
 
     assert leaks(dump_database()) == [], "in the database rows"
     assert leaks(dump_database_files()) == [], "in the database files"

@@ -21,7 +21,7 @@ from django.test import Client
 from raidwatch.accounts import actions as account_actions
 from raidwatch.alerts import actions as alert_actions
 from raidwatch.alerts import outbox
-from raidwatch.alerts.models import Alert
+from raidwatch.alerts.models import Alert, Scope
 from raidwatch.coordination.tests.conftest import fresh_client
 from raidwatch.incidents.models import Incident, Status
 from raidwatch.subscriptions import actions as subscription_actions
@@ -140,7 +140,9 @@ def test_hostile_words_render_inert_on_every_page_and_in_every_message(
     duty = desk.get("/en/volunteer/duty/").content.decode()
     assert_inert_html("the duty page", duty, expect_shown=False)
     public = Client()
-    for alert in Alert.objects.filter(scope="public"):
+    public_alerts = list(Alert.objects.filter(scope=Scope.PUBLIC))
+    assert public_alerts, "the confirmation is a public alert"
+    for alert in public_alerts:
         page = public.get(f"/a/{alert.pk}")
         assert page.status_code == 200
         assert_inert_html(f"the public alert page /a/{alert.pk}", page.content.decode())

@@ -111,7 +111,6 @@ def extract(root: Path, codes: list[str]) -> None:
                     ignore_patterns=IGNORE,
                     no_obsolete=True,
                     add_location="file",
-                    symlinks=True,
                     verbosity=0,
                 )
     finally:
@@ -191,8 +190,12 @@ class Command(BaseCommand):
         locale_dir = options["locale_dir"] or root / "locale"
         with tempfile.TemporaryDirectory(prefix="raidwatch-catalogues-") as scratch:
             work = Path(scratch)
+            # Copies, not links: makemessages writes scratch files beside each
+            # template it reads, and those must never land in the real tree.
             for name in SOURCES:
-                (work / name).symlink_to(root / name, target_is_directory=True)
+                shutil.copytree(
+                    root / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.mo")
+                )
             # Extract against a copy, so the check never rewrites the real files.
             shutil.copytree(locale_dir, work / "locale", dirs_exist_ok=True)
             extract(work, codes)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -282,6 +283,11 @@ def usable_invitation(token: str) -> VolunteerInvitation | None:
     ).first()
 
 
+def _scripts(text: str) -> set[str]:
+    """The writing systems of the letters in ``text`` ("LATIN", "CYRILLIC", …)."""
+    return {unicodedata.name(ch, "?").split(" ")[0] for ch in text if ch.isalpha()}
+
+
 def clean_username(username: object) -> str:
     """A free, well-formed username, or InvitationError for the username field."""
     text = username.strip() if isinstance(username, str) else ""
@@ -296,6 +302,9 @@ def clean_username(username: object) -> str:
         raise InvitationError(
             "username", _("Use letters, digits, dots, dashes and underscores only, no spaces.")
         )
+    if len(_scripts(text)) > 1:
+        # "admin" spelt with a Cyrillic first letter would pass for the real one on the team page.
+        raise InvitationError("username", _("Write a username in one alphabet, not a mix of alphabets."))
     # Sign-in finds usernames regardless of case, so "Ana" and "ana" would collide.
     if Volunteer.objects.filter(username__iexact=text).exists():
         raise InvitationError("username", _("That username is taken. Choose another."))

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -56,6 +57,11 @@ class Volunteer(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         verbose_name = _("volunteer")
+        constraints = [
+            # Sign-in finds usernames regardless of case, so "Ana" and "ana"
+            # must never both exist, even when two people join at once.
+            models.UniqueConstraint(Lower("username"), name="volunteer_username_any_case_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.username

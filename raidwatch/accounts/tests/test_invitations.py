@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from raidwatch.accounts import actions
@@ -86,6 +86,7 @@ def test_used_expired_unknown_and_revoked_links_all_get_one_message(coordinator:
         ("x" * 41, PASSWORD, "username"),
         ("COORDINATOR", PASSWORD, "username"),  # taken, whatever the case
         ("bad<script>", PASSWORD, "username"),
+        ("\u0441oordinator2", PASSWORD, "username"),  # a Cyrillic first letter among Latin ones
     ],
 )
 def test_a_bad_username_or_password_changes_nothing(
@@ -105,6 +106,12 @@ def test_usernames_in_any_script_up_to_forty_characters_are_fine(coordinator: An
     for name in ("طائر", "x" * 40, "night.owl-7"):
         issued = actions.invite_volunteer(Role.VERIFIER, 24, by=coordinator)
         assert actions.accept_invitation(issued.token, name, PASSWORD).username == name
+
+
+def test_the_database_refuses_the_same_username_in_another_case(coordinator: Any) -> None:
+    # Behind the check in clean_username: two joins at once could both pass it.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Volunteer.objects.create_user("Coordinator", password="x", role=Role.VERIFIER)
 
 
 def test_only_an_admin_invites_an_admin(coordinator: Any) -> None:

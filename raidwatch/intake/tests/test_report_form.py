@@ -69,3 +69,14 @@ def test_bad_input_is_shown_beside_the_field_and_stores_nothing(
 def test_the_typed_place_is_kept_after_an_error(client: Client) -> None:
     response = client.post("/en/report", {"place": "ZZ9", "when": "0", "client_id": str(uuid.uuid4())})
     assert b'value="ZZ9"' in response.content
+
+
+def test_a_refused_report_is_announced_with_a_link_to_each_field_to_fix(client: Client) -> None:
+    body = client.post("/en/report", {"client_id": str(uuid.uuid4())}).content.decode()
+    summary = body.split('role="alert"', 1)[1].split("</div>", 1)[0]
+    assert "The report was not sent" in summary
+    assert 'href="#id_kind_0"' in summary or 'href="#id_kind"' in summary
+    assert 'href="#id_place"' in summary
+    # Each field's own help and error are where its aria-describedby points.
+    assert 'id="id_description_helptext"' in body
+    assert Report.objects.count() == 0

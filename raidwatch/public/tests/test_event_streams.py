@@ -13,7 +13,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -42,6 +42,14 @@ ARRIVAL_TIMEOUT_S = 3.0
 # The test's own database work (making reports, confirming) runs on a thread
 # of its own, so that it can be told apart from the streams' and the hub's.
 SETUP = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-setup")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_setup_connection() -> Iterator[None]:
+    """The setup thread's database connection outlives each test; closed here,
+    or PostgreSQL refuses to drop the test database at the end of the run."""
+    yield
+    SETUP.submit(connections.close_all).result()
 
 
 def in_setup[T](function: Callable[..., T]) -> Callable[..., Awaitable[T]]:

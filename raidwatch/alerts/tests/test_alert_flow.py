@@ -10,6 +10,8 @@ from raidwatch.alerts.models import Alert, Delivery, DeliveryStatus
 from raidwatch.alerts.tests.helpers import subscriber
 from raidwatch.incidents import actions
 from raidwatch.incidents.tests.factories import report
+from raidwatch.subscriptions.actions import subscribe
+from raidwatch.subscriptions.areas import resolve_area
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dbsensitive]
 
@@ -109,13 +111,25 @@ def test_a_storm_is_capped_per_subscriber_per_hour(recording_channel, verifier, 
     assert Delivery.objects.filter(status=DeliveryStatus.SUPPRESSED).count() == 2
 
 
-def test_an_exercise_says_so(recording_channel, verifier) -> None:
-    subscriber("drill@example.org")
+def test_an_exercise_says_so(recording_channel, verifier, responder) -> None:
+    # Drills go to volunteers on duty only (their paging subscriptions).
+    responder.on_duty = True
+    responder.save(update_fields=["on_duty"])
+    subscribe(
+        channel="email",
+        area=resolve_area({"lat": 51.5155, "lon": -0.0723, "radius_km": 2}),
+        language="en",
+        level="all",
+        contact={"address": "drill@example.org"},
+        volunteer=responder,
+    )
+    subscriber("public@example.org")
     incident = report().incident
     incident.is_exercise = True
     incident.save(update_fields=["is_exercise"])
     actions.confirm(incident.pk, verifier)
     deliver_all()
+    assert [address for address, _message in recording_channel.sent] == ["drill@example.org"]
     assert recording_channel.sent[0][1].text.startswith("EXERCISE, NOT REAL")
     assert Alert.objects.get(event="confirmed").status == "Exercise"
 

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 
 from raidwatch.coordination import tuning
-from raidwatch.lib.keys import read_or_create_key
+from raidwatch.lib.keys import read_or_create_key, read_or_write_key
 
 _SEAL_VERSION = 1
 _HEADER = struct.Struct(">BI")  # version, key period (hours since the epoch)
@@ -181,8 +181,23 @@ def _contact_private_key() -> X25519PrivateKey:
     return key
 
 
+_contact_public_keys: dict[Path, X25519PublicKey] = {}
+
+
 def contact_public_key() -> X25519PublicKey:
-    return _contact_private_key().public_key()
+    """The key contacts are sealed to, from ``contact.pub``: sealing never needs
+    the private key, so in scale-out mode the web hosts are given this file alone
+    and only the workers hold ``contact.key``. Where ``contact.pub`` is missing
+    (an embedded machine's first start), it is derived from ``contact.key``."""
+    path = Path(settings.KEY_DIR) / "contact.pub"
+    key = _contact_public_keys.get(path)
+    if key is None:
+
+        def derive() -> bytes:
+            return _contact_private_key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+        key = _contact_public_keys[path] = X25519PublicKey.from_public_bytes(read_or_write_key(path, derive))
+    return key
 
 
 def _contact_aead_key(shared: bytes, ephemeral: bytes) -> bytes:

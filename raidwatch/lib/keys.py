@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -28,7 +29,13 @@ def _read_key(path: Path) -> bytes:
 
 
 def read_or_create_key(path: Path, nbytes: int = 32) -> bytes:
-    """The key stored at ``path``, created with owner-only permissions if missing.
+    """The key stored at ``path``, created at random if missing."""
+    return read_or_write_key(path, lambda: secrets.token_bytes(nbytes))
+
+
+def read_or_write_key(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The key stored at ``path``; if there is none, ``make()``'s, written with
+    owner-only permissions.
 
     The key is written in full under a temporary name and then linked into
     place, so no process ever reads a half-written key file, and the link fails
@@ -40,8 +47,8 @@ def read_or_create_key(path: Path, nbytes: int = 32) -> bytes:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_bytes(nbytes)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
+    key = make()
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(key.hex())

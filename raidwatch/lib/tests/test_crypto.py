@@ -264,3 +264,20 @@ def test_todays_reporter_key_survives_key_destruction(settings: Any) -> None:
     before = crypto.reporter_key("token-a", None, now=T)
     crypto.destroy_expired_keys(now=T + timedelta(hours=3))
     assert crypto.reporter_key("token-a", None, now=T + timedelta(hours=3)) == before
+
+
+def test_a_web_host_seals_contacts_with_the_public_key_alone(settings: Any, tmp_path: Path) -> None:
+    # A worker's key directory: both halves.
+    worker = tmp_path / "worker-keys"
+    settings.KEY_DIR = worker
+    crypto.contact_public_key()
+    assert {p.name for p in worker.iterdir()} >= {"contact.key", "contact.pub"}
+    # A web host's: only the public half, copied from the worker.
+    web = tmp_path / "web-keys"
+    web.mkdir()
+    (web / "contact.pub").write_bytes((worker / "contact.pub").read_bytes())
+    settings.KEY_DIR = web
+    sealed = crypto.seal_contact({"address": "me@example.org"})
+    assert not (web / "contact.key").exists()  # sealing never made or needed a private key
+    settings.KEY_DIR = worker
+    assert crypto.open_contact(sealed) == {"address": "me@example.org"}

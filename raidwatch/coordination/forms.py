@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from raidwatch.channels.registry import TRANSPORTS
 from raidwatch.coordination import actions, tuning
 from raidwatch.coordination.wording import MAX_LENGTH
+from raidwatch.incidents.actions import WAIVER_MAX_HOURS
 from raidwatch.incidents.models import Kind
 from raidwatch.subscriptions.areas import MAX_RADIUS_KM
 from raidwatch.subscriptions.models import NamedArea
@@ -103,6 +104,17 @@ class InviteForm(forms.Form):
         initial=72,
         min_value=actions.INVITE_MIN_HOURS,
         max_value=actions.INVITE_MAX_HOURS,
+    )
+
+
+class WaiverForm(forms.Form):
+    hours = forms.IntegerField(
+        label=_("For how many hours"), initial=4, min_value=1, max_value=WAIVER_MAX_HOURS
+    )
+    reason = forms.CharField(
+        label=_("Why"),
+        max_length=200,
+        help_text=_("For example: a drill tonight, or too few verifiers on duty during a raid."),
     )
 
 

@@ -21,4 +21,5 @@ urlpatterns: list[URLPattern] = [
     path("exports/incidents.csv", views.export_incidents, name="network_export_incidents"),
     path("exports/audit.jsonl", views.export_audit, name="network_export_audit"),
     path("invites/", views.invites, name="network_invites"),
+    path("two-person/", views.two_person, name="network_two_person"),
 ]

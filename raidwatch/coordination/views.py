@@ -30,6 +30,8 @@ from raidwatch.coordination import actions, channel_settings, forms, tuning
 from raidwatch.coordination import exports as exports_data
 from raidwatch.coordination.models import TemplateOverride, TunableOverride
 from raidwatch.coordination.wording import SAMPLE_PLACE, check_template
+from raidwatch.incidents import actions as incident_actions
+from raidwatch.incidents.models import TwoPersonWaiver
 from raidwatch.subscriptions.models import NamedArea
 
 
@@ -369,3 +371,39 @@ def invites(request: HttpRequest) -> HttpResponse:
                 form.add_error("hours", exc.message)
     # The code is rendered into this one response and kept nowhere but as a hash.
     return render(request, "coordination/invites.html", {"form": form, "code": code}, status=status)
+
+
+# --- The two-person rule ---------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+# Lifting the rule is what a hijacked account would want most: a fresh sign-in first.
+@require_action("two_person.waive", reauthenticate=True)
+def two_person(request: HttpRequest) -> HttpResponse:
+    form = forms.WaiverForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and request.POST.get("step") == "restore":
+        incident_actions.end_two_person_waivers(_volunteer(request))
+        messages.success(request, _("The two-person rule is in force again."))
+        return redirect("network_two_person")
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                incident_actions.waive_two_person_rule(
+                    _volunteer(request), hours=form.cleaned_data["hours"], reason=form.cleaned_data["reason"]
+                )
+            except incident_actions.ActionError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("The two-person rule is lifted for the stated period."))
+                return redirect("network_two_person")
+    context = {
+        "form": form,
+        "threshold": tuning.two_person_threshold(),
+        "waivers": TwoPersonWaiver.objects.filter(until__gt=timezone.now())
+        .select_related("by")
+        .order_by("-until"),
+    }
+    return render(request, "coordination/two_person.html", context, status=status)

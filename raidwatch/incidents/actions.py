@@ -465,11 +465,14 @@ def bulk_dismiss(
     return result
 
 
+WAIVER_MAX_HOURS = 72
+
+
 def waive_two_person_rule(by: Volunteer | None, *, hours: int, reason: str) -> TwoPersonWaiver:
     """A coordinator lifts the two-person rule for a stated period (a drill, a crisis with few verifiers)."""
     volunteer = _require(by, "two_person.waive")
-    if not 1 <= hours <= 72 or not reason.strip():
-        raise WrongState(_("Give a reason and a period of 1 to 72 hours."))
+    if not 1 <= hours <= WAIVER_MAX_HOURS or not reason.strip():
+        raise WrongState(_("Give a reason and a period of 1 to %(max)d hours.") % {"max": WAIVER_MAX_HOURS})
     now = timezone.now()
     with transaction.atomic():
         waiver = TwoPersonWaiver.objects.create(
@@ -479,3 +482,14 @@ def waive_two_person_rule(by: Volunteer | None, *, hours: int, reason: str) -> T
             volunteer.username, "two_person.waive", "waiver", waiver.pk, hours=hours, reason=waiver.reason
         )
     return waiver
+
+
+def end_two_person_waivers(by: Volunteer | None) -> int:
+    """Put the two-person rule back in force now; returns how many waivers ended."""
+    volunteer = _require(by, "two_person.waive")
+    now = timezone.now()
+    with transaction.atomic():
+        ended = TwoPersonWaiver.objects.filter(until__gt=now).update(until=now)
+        if ended:
+            audit.record(volunteer.username, "two_person.restore", "waiver", "", ended=ended)
+    return ended

@@ -22,6 +22,7 @@ GET_PAGES = (
     "/en/volunteer/network/drills/",
     "/en/volunteer/network/exports/",
     "/en/volunteer/network/invites/",
+    "/en/volunteer/network/two-person/",
 )
 POST_ONLY = (
     "/en/volunteer/network/areas/{area}/delete",

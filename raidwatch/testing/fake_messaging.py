@@ -301,15 +301,19 @@ class FakeMatrix(FakeService):
 
     A repeated transaction id returns the first event id and sends nothing, as the
     spec requires. Map aliases to room ids in ``aliases``; ``reject(room)`` answers
-    403 M_FORBIDDEN (the bot is not in the room)."""
+    403 M_FORBIDDEN (the bot is not in the room); a room also in ``invited`` lets
+    the bot join it (POST /join/{room}), after which sends succeed."""
 
     token = "syt_fake_matrix_token"  # noqa: S105 - a fake service's token, not a secret
     _send = re.compile(r"/_matrix/client/v3/rooms/(?P<room>[^/]+)/send/m\.room\.message/(?P<txn>[^/]+)")
     _directory = re.compile(r"/_matrix/client/v3/directory/room/(?P<alias>[^/]+)")
+    _join = re.compile(r"/_matrix/client/v3/join/(?P<room>[^/]+)")
 
     def __init__(self) -> None:
         super().__init__()
         self.aliases: dict[str, str] = {}
+        self.invited: set[str] = set()
+        self.joins: list[str] = []
         self._transactions: dict[str, str] = {}
         self._event_ids = itertools.count(1)
 
@@ -324,6 +328,14 @@ class FakeMatrix(FakeService):
             if room_id is None:
                 return 404, {"errcode": "M_NOT_FOUND", "error": "Room alias not found"}, {}
             return 200, {"room_id": room_id, "servers": ["fake.test"]}, {}
+        if method == "POST" and (joining := self._join.fullmatch(path)):
+            room = unquote(joining["room"])
+            with self._lock:
+                self.joins.append(room)
+                if room not in self.invited:
+                    return 403, {"errcode": "M_FORBIDDEN", "error": "You are not invited to this room."}, {}
+                self._rejected.pop(room, None)
+            return 200, {"room_id": room}, {}
         send = self._send.fullmatch(path)
         if method != "PUT" or not send:
             return 404, {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}, {}

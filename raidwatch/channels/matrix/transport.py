@@ -1,4 +1,6 @@
-"""Matrix through the client-server API, as a bot account that is a member of the room.
+"""Matrix through the client-server API, as a bot account: it sends to rooms it
+is a member of, and joins a room it was invited to (or a public one) the first
+time it sends there.
 
 Configuration (read at send time): RAIDWATCH_MATRIX_HOMESERVER (the bot's
 homeserver, e.g. https://matrix.example.org) and RAIDWATCH_MATRIX_ACCESS_TOKEN.
@@ -55,9 +57,28 @@ class MatrixTransport(Transport):
         response = http_errors.request(
             NAME, "PUT", url, json={"msgtype": "m.text", "body": body}, headers=headers
         )
+        if _not_in_room(response) and _join(api, headers, room):
+            # Invited (or a public room) but not joined yet: join once, send again
+            # with the same transaction id, so the message still goes out once.
+            response = http_errors.request(
+                NAME, "PUT", url, json={"msgtype": "m.text", "body": body}, headers=headers
+            )
         if response.status_code == 200:
             return
         raise _error(response)
+
+
+def _not_in_room(response: requests.Response) -> bool:
+    return response.status_code == 403 and http_errors.json_body(response).get("errcode") == "M_FORBIDDEN"
+
+
+def _join(api: str, headers: dict[str, str], room: str) -> bool:
+    """Join ``room``; True when the bot is now a member. A room the bot was
+    never invited to (nor can join) answers 403, and sending stays refused."""
+    response = http_errors.request(
+        NAME, "POST", f"{api}/join/{quote(room, safe='')}", json={}, headers=headers
+    )
+    return response.status_code == 200
 
 
 def transaction_id(room: str, message: OutboundMessage) -> str:
@@ -97,7 +118,7 @@ def _error(response: requests.Response) -> TransportError:
                 hint = http_errors.parse_retry_after(milliseconds / 1000)
         return http_errors.rate_limited(NAME, hint)
     if status == 403 and body.get("errcode") == "M_FORBIDDEN":
-        # The bot is not in the room (never invited, kicked or banned).
+        # The bot is not in the room and could not join it (never invited, kicked or banned).
         return http_errors.permanent(NAME, "HTTP 403 M_FORBIDDEN (not in the room)")
     # 401 M_UNKNOWN_TOKEN is our token; other errors are retried.
     return http_errors.generic_error(NAME, response)

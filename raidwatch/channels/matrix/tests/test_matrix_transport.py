@@ -120,6 +120,19 @@ def test_not_being_in_the_room_is_permanent(matrix, fake_matrix: FakeMatrix) -> 
     with pytest.raises(TransportError) as caught:
         matrix.send({"address": ROOM}, MESSAGE)
     assert caught.value.permanent
+    assert fake_matrix.joins == [ROOM]  # it tried to join, and was refused
+    assert fake_matrix.received == []
+
+
+def test_an_invited_bot_joins_the_room_and_sends_once(matrix, fake_matrix: FakeMatrix) -> None:
+    fake_matrix.reject(ROOM)  # not a member yet
+    fake_matrix.invited.add(ROOM)
+
+    matrix.send({"address": ROOM}, MESSAGE)
+    matrix.send({"address": ROOM}, MESSAGE)  # a retry of the same delivery
+
+    assert fake_matrix.joins == [ROOM]
+    assert len(fake_matrix.received) == 1
 
 
 def test_a_bad_access_token_is_retried(

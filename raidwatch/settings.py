@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "raidwatch.public",
     "raidwatch.coordination",
     "raidwatch.rights",
+    "raidwatch.media",
 ]
 
 # The header middleware comes first, so that responses made by the middleware
@@ -233,6 +234,14 @@ STORAGES = {
 # The contract's body limit: 64 KB for anything posted.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 RAIDWATCH_MAX_BODY_BYTES = 64 * 1024
+# Photos (R7): the photo routes alone take a 10 MB file (plus the 64 KB for the
+# rest of the body). Uploads stay in memory, never in a temporary file: no
+# handler that writes one, and Django's ASGI handler, which spools a body past
+# FILE_UPLOAD_MAX_MEMORY_SIZE to disk, always keeps what the limit lets through.
+RAIDWATCH_MAX_PHOTO_BYTES = 10 * 1024 * 1024
+RAIDWATCH_MAX_PHOTO_BODY_BYTES = RAIDWATCH_MAX_PHOTO_BYTES + RAIDWATCH_MAX_BODY_BYTES
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = RAIDWATCH_MAX_PHOTO_BODY_BYTES + 1024 * 1024
 
 # Headers every response carries (SECURITY.md R13).
 SECURE_REFERRER_POLICY = "no-referrer"

@@ -34,6 +34,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("raidwatch.public.urls")),
     path("", include("raidwatch.intake.urls")),
+    path("", include("raidwatch.media.urls")),
     path("", include("raidwatch.subscriptions.urls")),
     path("volunteer/desk/", include("raidwatch.incidents.desk_urls")),
     path("volunteer/network/", include("raidwatch.coordination.urls")),

@@ -22,6 +22,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incident.bulk_dismiss": _DESK,
     "incident.expire": _DESK,
     "incident.observe": _EVERY_VOLUNTEER,
+    # Looking at unpublished photos (faces the detector missed) and publishing them.
+    "media.review": _DESK,
     "incident.respond": frozenset({Role.RESPONDER, Role.VERIFIER, Role.COORDINATOR}),
     "two_person.waive": frozenset({Role.COORDINATOR, Role.ADMIN}),
     "volunteer.manage": _RUNNERS,

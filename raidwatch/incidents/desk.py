@@ -25,6 +25,7 @@ from raidwatch.incidents import actions, cellmap
 from raidwatch.incidents.models import OPEN_STATUSES, Incident, Kind, ResponderState, Status
 from raidwatch.intake.models import Report
 from raidwatch.lib import geo
+from raidwatch.media.views import photos_for_desk
 
 # Urgency for the queue: what is happening to people first.
 _KIND_URGENCY = {Kind.RAID: 4, Kind.ARREST: 3, Kind.CHECKPOINT: 2, Kind.VAN_SIGHTING: 1, Kind.OTHER: 0}
@@ -122,6 +123,7 @@ def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
         "audience": actions.estimated_audience(incident) if incident.status == Status.UNVERIFIED else None,
         "volunteer": _volunteer(request),
         "states": ResponderState.choices,
+        "photos": photos_for_desk(incident.pk, _volunteer(request)),
     }
     return render(request, "desk/incident.html", context)
 

@@ -7,9 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
-from django.conf import settings
 
-from raidwatch.lib.middleware import BODY_TOO_LARGE, declared_length
+from raidwatch.lib.middleware import BODY_TOO_LARGE, body_limit_for, declared_length
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -37,7 +36,7 @@ class ASGIBodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = settings.RAIDWATCH_MAX_BODY_BYTES
+        limit = body_limit_for(scope.get("path", ""))
         declared = declared_length(dict(scope.get("headers") or ()).get(b"content-length"))
         skip = declared is None or declared > limit
         ended = False

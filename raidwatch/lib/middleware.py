@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -15,6 +16,20 @@ from raidwatch.lib.api import error_response
 
 # Set in the ASGI scope when ASGIBodyLimit cut a body short.
 BODY_TOO_LARGE = "raidwatch.body_too_large"
+# The photo uploads (R7), the only routes that take more than 64 KB: the API's,
+# and the web form's, which answers an oversized photo with its own page.
+_PHOTO_API = re.compile(r"/api/v1/reports/[0-9]+/media")
+_PHOTO_FORM = re.compile(r"/[a-z]{2,3}(?:-[a-z]+)?/report/photo")
+# Set in request.META for the web form when its body is over the limit; the
+# view then answers without reading the body.
+PHOTO_TOO_LARGE = "raidwatch.photo_too_large"
+
+
+def body_limit_for(path: str) -> int:
+    """The most bytes a request body to ``path`` may have."""
+    if _PHOTO_API.fullmatch(path) or _PHOTO_FORM.fullmatch(path):
+        return int(settings.RAIDWATCH_MAX_PHOTO_BODY_BYTES)
+    return int(settings.RAIDWATCH_MAX_BODY_BYTES)
 
 
 def declared_length(value: str | bytes | None) -> int | None:
@@ -56,7 +71,7 @@ class RequestGuard:
 
 
 class BodySizeLimitMiddleware(RequestGuard):
-    """Refuse a body over 64 KB with the contract's 413 before it is read.
+    """Refuse a body over 64 KB (a photo: 10 MB and 64 KB) with the contract's 413 before it is read.
 
     Django would raise RequestDataTooBig only once a view touches the body, which
     surfaces as a 400 page; the contract promises a 413 with a JSON error.
@@ -67,13 +82,26 @@ class BodySizeLimitMiddleware(RequestGuard):
         if length is None:
             return error_response(400, "malformed", _("The Content-Length header is not a number."))
         cut_short = bool(getattr(request, "scope", {}).get(BODY_TOO_LARGE))
-        if cut_short or length > settings.RAIDWATCH_MAX_BODY_BYTES:
+        limit = body_limit_for(request.path_info)
+        if not cut_short and length <= limit:
+            return None
+        if _PHOTO_FORM.fullmatch(request.path_info):
+            # A person at the web form gets a page that says so, not JSON; the
+            # view answers without reading the body.
+            request.META[PHOTO_TOO_LARGE] = True
+            return None
+        if limit != settings.RAIDWATCH_MAX_BODY_BYTES:
             return error_response(
                 413,
                 "body_too_large",
-                _("The body is larger than %(kb)d KB.") % {"kb": settings.RAIDWATCH_MAX_BODY_BYTES // 1024},
+                _("The photo is larger than %(mb)d MB.")
+                % {"mb": settings.RAIDWATCH_MAX_PHOTO_BYTES // (1024 * 1024)},
             )
-        return None
+        return error_response(
+            413,
+            "body_too_large",
+            _("The body is larger than %(kb)d KB.") % {"kb": settings.RAIDWATCH_MAX_BODY_BYTES // 1024},
+        )
 
 
 class StaticFilesMiddleware(RequestGuard, WhiteNoiseMiddleware):  # type: ignore[misc]

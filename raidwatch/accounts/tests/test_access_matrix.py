@@ -24,6 +24,7 @@ EXPECTED = {
     "incident.expire": (1, 1, 1, 0),
     "incident.observe": (1, 1, 1, 1),
     "incident.respond": (0, 1, 1, 1),
+    "media.review": (1, 1, 1, 0),
     "two_person.waive": (1, 1, 0, 0),
     "volunteer.manage": (1, 1, 0, 0),
     "duty.manage_own": (1, 1, 1, 1),

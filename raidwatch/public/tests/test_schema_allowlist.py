@@ -51,6 +51,10 @@ SEALED: dict[tuple[str, str], str] = {
         "contact_sealed",
     ): "address or push subscription, sealed to the worker's X25519 key (R5)",
     (
+        "media_photo",
+        "image_sealed",
+    ): "a re-encoded photo without metadata, faces blurred, AES-GCM under its own key file destroyed on reject or expiry (R7)",
+    (
         "mfa_authenticator",
         "data",
     ): "TOTP and recovery-code secrets sealed by MFAAdapter under a key derived from SECRET_KEY; WebAuthn public keys",
@@ -182,6 +186,8 @@ PLAINTEXT: dict[tuple[str, str], str] = {
         "reporter_key",
     ): "HMAC under a daily key file destroyed the next day, never of a whole address (R2)",
     ("jobs_periodicjob", "name"): "a job name",
+    ("media_photo", "state"): "a photo review state",
+    ("media_photo", "key_id"): "a random UUID naming the photo's key file (a char column on SQLite)",
     ("mfa_authenticator", "type"): "totp, webauthn or recovery_codes",
     # subscriptions
     ("subscriptions_invite", "code_hash"): "a hash of the invite code",

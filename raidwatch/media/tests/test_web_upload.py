@@ -1,0 +1,116 @@
+"""The web form's "Add a photo" after a report: no script needed, the token never in a URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from raidwatch.intake.api import media_token_for
+from raidwatch.media.actions import MAX_PHOTOS_PER_REPORT
+from raidwatch.media.models import Photo
+from raidwatch.media.tests import images
+from raidwatch.media.tests.helpers import new_report
+from raidwatch.media.uploads import SESSION_GRANT, grant_photo_upload
+
+pytestmark = pytest.mark.django_db
+
+
+def reporter_after_a_report(client: Client | None = None) -> tuple[Client, int, str]:
+    """A browser that has just sent a report (what the report view does with grant_photo_upload)."""
+    client = client or Client()
+    report = new_report()
+    token = media_token_for(report.pk)
+    session = client.session
+    session[SESSION_GRANT] = token
+    session.save()
+    return client, report.pk, token
+
+
+def upload(client: Client, data: bytes) -> Any:
+    return client.post("/en/report/photo", {"file": SimpleUploadedFile("p.jpg", data, "image/jpeg")})
+
+
+def test_the_thanks_page_offers_a_photo_form_without_the_token_in_it() -> None:
+    client, _report_id, token = reporter_after_a_report()
+    page = client.get("/en/report/thanks").content.decode()
+    assert 'enctype="multipart/form-data"' in page
+    assert 'action="/en/report/photo"' in page
+    assert 'name="file"' in page
+    assert "Add a photo" in page
+    assert token not in page
+
+
+def test_no_offer_without_a_report_from_this_browser() -> None:
+    page = Client().get("/en/report/thanks").content.decode()
+    assert 'name="file"' not in page
+
+
+def test_a_photo_goes_in_by_a_plain_form_post() -> None:
+    client, report_id, token = reporter_after_a_report()
+    response = upload(client, images.jpeg_with_everything())
+    assert response.status_code == 302
+    assert response["Location"] == "/en/report/photo"
+    assert token not in response["Location"]
+    assert Photo.objects.get().report_id == report_id
+    page = client.get(response["Location"]).content.decode()
+    assert "Photo received" in page
+    assert "Your report has 1 photo." in page
+
+
+def test_a_refused_file_is_explained_on_the_page() -> None:
+    client, _report_id, _token = reporter_after_a_report()
+    response = upload(client, images.SVG)
+    assert response.status_code == 415
+    assert "Only photos in JPEG, PNG or WebP format are accepted." in response.content.decode()
+    assert not Photo.objects.exists()
+
+
+def test_a_file_over_10_mb_gets_a_page_not_json() -> None:
+    client, _report_id, _token = reporter_after_a_report()
+    response = upload(client, images.plain_jpeg() + b"\x00" * (11 * 1024 * 1024))
+    assert response.status_code == 413
+    assert response["Content-Type"].startswith("text/html")
+    assert "larger than 10 MB" in response.content.decode()
+    assert not Photo.objects.exists()
+
+
+def test_without_a_grant_nothing_is_stored() -> None:
+    response = upload(Client(), images.plain_jpeg())
+    assert response.status_code == 403
+    assert "The time to add a photo" in response.content.decode()
+    assert not Photo.objects.exists()
+
+
+def test_the_form_checks_csrf() -> None:
+    client, _report_id, _token = reporter_after_a_report(Client(enforce_csrf_checks=True))
+    assert upload(client, images.plain_jpeg()).status_code == 403
+    assert not Photo.objects.exists()
+    page = client.get("/en/report/photo").content.decode()
+    csrf = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    response = client.post(
+        "/en/report/photo",
+        {"file": SimpleUploadedFile("p.jpg", images.plain_jpeg(), "image/jpeg"), "csrfmiddlewaretoken": csrf},
+    )
+    assert response.status_code == 302
+    assert Photo.objects.count() == 1
+
+
+def test_the_form_goes_away_when_the_report_has_its_photos() -> None:
+    client, _report_id, _token = reporter_after_a_report()
+    for _ in range(MAX_PHOTOS_PER_REPORT):
+        upload(client, images.plain_jpeg())
+    assert 'name="file"' not in client.get("/en/report/photo").content.decode()
+    assert 'name="file"' not in client.get("/en/report/thanks").content.decode()
+
+
+def test_grant_photo_upload_keeps_the_token_in_the_session() -> None:
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.session = SessionStore()
+    grant_photo_upload(request, "token")
+    assert request.session[SESSION_GRANT] == "token"

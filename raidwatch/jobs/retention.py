@@ -58,6 +58,13 @@ def purge_unconfirmed_subscriptions() -> int:
     return deleted
 
 
+def purge_photos() -> int:
+    """Processed photos live as long as precise locations (originals are never kept)."""
+    from raidwatch.media.actions import purge_expired_photos
+
+    return purge_expired_photos()
+
+
 def prune_task_results() -> int:
     from django_tasks_db.models import DBTaskResult
 
@@ -84,9 +91,7 @@ RULES: tuple[RetentionRule, ...] = (
     ),
     RetentionRule("expire_stale_incidents", "stale unverified incidents expired", expire_stale_incidents),
     RetentionRule("prune_task_results", "finished background task records deleted", prune_task_results),
-    # PHOTO_RETENTION_HOOK: the photo pipeline (issue #6, not built yet) adds
-    # its rule here, deleting processed images past their retention; there are
-    # no stored photos until then, so there is nothing to purge.
+    RetentionRule("purge_photos", "expired photos deleted with their keys", purge_photos),
 )
 
 

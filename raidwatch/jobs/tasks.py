@@ -45,6 +45,11 @@ def purge_unconfirmed_subscriptions_task() -> int:
     return retention.purge_unconfirmed_subscriptions()
 
 
+@task
+def purge_photos_task() -> int:
+    return retention.purge_photos()
+
+
 PERIODIC: dict[str, tuple[Task[[], Any], timedelta]] = {
     # Retries and deliveries whose worker died are picked up here.
     "send_deliveries": (send_deliveries_task, timedelta(seconds=15)),
@@ -55,4 +60,6 @@ PERIODIC: dict[str, tuple[Task[[], Any], timedelta]] = {
     "prune_task_results": (prune_task_results_task, timedelta(hours=1)),
     "redact_movements": (redact_movements_task, timedelta(hours=6)),
     "purge_unconfirmed_subscriptions": (purge_unconfirmed_subscriptions_task, timedelta(hours=1)),
+    # As often as location keys die: a photo shows a place as exactly as a point.
+    "purge_photos": (purge_photos_task, timedelta(minutes=5)),
 }

@@ -13,7 +13,8 @@ class Command(BaseCommand):
     help = (
         "Apply every retention rule now (they also run on a schedule): destroy expired location "
         "keys, redact volunteers' movements, purge old deliveries, unconfirmed subscriptions and "
-        "task records, expire stale unverified incidents. Prints what each rule did."
+        "task records, expire stale unverified incidents, delete expired photos with their keys. "
+        "Prints what each rule did."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

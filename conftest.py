@@ -58,6 +58,14 @@ def _isolated_keys(settings: Any, tmp_path: Path) -> Iterator[Path]:
     crypto._current.clear()
 
 
+@pytest.fixture(autouse=True)
+def _generous_report_allowance(settings: Any) -> None:
+    """Many tests post several reports or subscriptions from one test client; the
+    abuse gate (intake/gate.py) would rightly ask them for proof-of-work. The
+    gate's own tests and the flood test set the small allowance back."""
+    settings.RAIDWATCH_REPORT_ALLOWANCE = 1_000_000
+
+
 def _volunteer(username: str, role: str) -> Any:
     from raidwatch.accounts.models import Volunteer
 

@@ -38,3 +38,51 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.pk} → incident {self.incident_id}"
+
+
+# --- The abuse gate (SECURITY.md R2, R12) -----------------------------------
+# Integer columns only: a seized database holds counts under 64-bit fragments of
+# HMACs whose hourly keys are already destroyed, and nothing that reads as text.
+
+
+class GateCount(models.Model):
+    """Requests one source made in one 10-minute window.
+
+    A table rather than Django's cache: the default cache is per process, so in
+    the multi-process PostgreSQL mode each process would grant the allowance
+    again and a spent solution could be replayed on the next process. One
+    upsert per gated request is cheap in both engines (see intake/gate.py).
+    """
+
+    pk = models.CompositePrimaryKey("bucket", "period")
+    # The first 64 bits of HMAC(hourly key, scope + token or network prefix).
+    bucket = models.BigIntegerField()
+    # Ten-minute windows since the epoch; rows from past windows are deleted.
+    period = models.IntegerField()
+    hits = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.hits} in window {self.period}"
+
+
+class SpentChallenge(models.Model):
+    """A proof-of-work solution already used once: a replay is refused."""
+
+    # The first 64 bits of SHA-256 of the challenge's signature.
+    digest = models.BigIntegerField(primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"spent challenge until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class OpenQuestion(models.Model):
+    """A question asked to a person without JavaScript, answered at most once."""
+
+    # Random, and reaches the browser only inside a signed token.
+    id = models.BigIntegerField(primary_key=True)
+    answer = models.SmallIntegerField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"open question until {self.expires_at:%Y-%m-%d %H:%M}"

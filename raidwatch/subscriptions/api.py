@@ -9,6 +9,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
+from raidwatch.intake import gate
+from raidwatch.intake.api import SOLUTION_PARAMETER, ChallengeOut, ErrorOut
 from raidwatch.intake.validation import ReportInvalid, clean_language
 from raidwatch.lib.api import ApiError, read_json_object
 from raidwatch.subscriptions import actions
@@ -81,17 +83,24 @@ def _authorised(request: HttpRequest, subscription_id: str) -> Subscription:
 
 @router.post(
     "/subscriptions",
-    response={201: SubscriptionCreated},
+    response={201: SubscriptionCreated, 400: ChallengeOut | ErrorOut, 429: ChallengeOut},
     openapi_extra={
         "requestBody": {
             "content": {"application/json": {"schema": SubscriptionIn.json_schema()}},
             "required": True,
-        }
+        },
+        "parameters": [SOLUTION_PARAMETER],
     },
     summary="Subscribe to alerts for an area",
 )
-def create_subscription(request: HttpRequest) -> Status[dict[str, object]]:
+def create_subscription(request: HttpRequest) -> Status[dict[str, object]] | HttpResponse:
     data = read_json_object(request)
+    # Gated like reports, with its own counts: each subscription sends a
+    # confirmation code to an address, so a flood here would bomb strangers'
+    # phones and mailboxes (and cost money per SMS).
+    refusal = gate.check_api(request, gate.Scope.SUBSCRIPTIONS)
+    if refusal is not None:
+        return refusal
     language = translation.get_language() or "en"
     try:
         language = clean_language(data.get("language"), language)

@@ -12,10 +12,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from raidwatch.alerts.actions import TestAlertRefused, send_test_alert
+from raidwatch.intake import gate
 from raidwatch.subscriptions import actions
 from raidwatch.subscriptions.forms import CHANNEL_CHOICES, ConfirmForm, SubscribeForm, language_name
 from raidwatch.subscriptions.models import Subscription, SubscriptionStatus
@@ -50,6 +52,33 @@ def subscription_summary(subscription: Subscription) -> dict[str, str]:
 def subscribe(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SubscribeForm(request.POST)
+        verdict = gate.PASSED
+        if form.is_valid() and form.area is not None:
+            # The abuse gate (R12), after the form's own checks so a typo costs nothing.
+            # This page has no challenge to show yet, so beyond the allowance it asks
+            # the person to wait for the window to pass (Retry-After): slowed, not shut out.
+            verdict = gate.check(request, gate.Scope.SUBSCRIPTIONS)
+        if not verdict.allowed:
+            minutes = max(1, -(-verdict.retry_after // 60))
+            form.add_error(
+                None,
+                ngettext(
+                    "Many sign-ups are coming from your network right now. "
+                    "Please try again in %(minutes)d minute.",
+                    "Many sign-ups are coming from your network right now. "
+                    "Please try again in %(minutes)d minutes.",
+                    minutes,
+                )
+                % {"minutes": minutes},
+            )
+            response = render(
+                request,
+                "subscriptions/subscribe.html",
+                {"form": form, "manage_url": reverse("subscriptions:manage", kwargs={"token": "TOKEN"})},
+                status=429,
+            )
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
         if form.is_valid() and form.area is not None:
             try:
                 subscribed = actions.subscribe(

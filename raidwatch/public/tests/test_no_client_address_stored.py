@@ -371,8 +371,41 @@ def run_every_flow(client: Client, verifier: Any, coordinator: Any | None = None
     assert Report.objects.filter(incident__is_exercise=False).count() == 4
 
 
+def run_gated_flows(client: Client, settings: Any) -> None:
+    """The abuse gate (R2, R12): throttled API and form requests, a solved
+    challenge and an answered question, all from the sentinel address."""
+    import re
+
+    from raidwatch.intake.tests.test_gate import solve
+
+    settings.RAIDWATCH_REPORT_ALLOWANCE = 1
+    api = "/api/v1/reports"
+    body = {"kind": "van_sighting", "place": "E1"}
+    answers = [client.post(api, body, content_type="application/json") for _ in range(2)]
+    throttled = answers[-1]
+    assert throttled.status_code == 429, throttled.content
+    solved = client.post(
+        api, body, content_type="application/json", HTTP_X_ALTCHA=solve(throttled.json()["challenge"])
+    )
+    assert solved.status_code == 201, solved.content
+    form = {"kind": "van_sighting", "place": "E1", "when": "0", "client_id": str(uuid.uuid4())}
+    page = client.post("/en/report", form)
+    assert page.status_code == 429
+    text = page.content.decode()
+    token = re.search(r'name="check_token" value="([^"]+)"', text)
+    sums = re.search(r"What is (\d) plus (\d)\?", text)
+    assert token
+    assert sums
+    answer = str(int(sums.group(1)) + int(sums.group(2)))
+    assert (
+        client.post("/en/report", {**form, "check_token": token.group(1), "check_answer": answer}).status_code
+        == 302
+    )
+
+
 @pytest.mark.dbsensitive
 def test_no_trace_of_the_client_address_or_user_agent_is_stored_or_logged(
+    settings: Any,
     transactional_db: None,
     verifier: Any,
     coordinator: Any,
@@ -383,6 +416,7 @@ def test_no_trace_of_the_client_address_or_user_agent_is_stored_or_logged(
     client = sentinel_client()
     with CaptureQueriesContext(connection) as queries:
         run_every_flow(client, verifier, coordinator)
+        run_gated_flows(client, settings)
         run_queued_tasks()
     assert fake_smtp.received, "the confirmation and test emails should have gone out"
 

@@ -7,6 +7,14 @@
 (function (scope) {
   "use strict";
   var SYNC_TAG = "raidwatch-reports";
+  // Over the allowance the server asks for proof-of-work (429 with a challenge).
+  // The worker can import scripts only now, while it starts; the page loads
+  // the solver only when asked (loadPow below).
+  if (typeof document === "undefined" && scope.importScripts) {
+    try { scope.importScripts("/static/js/pow.js"); } catch (e) { /* kept for the page to send */ }
+  }
+  var loadPow = function () { return Promise.resolve(scope.raidwatchPow); };
+  var MAX_SOLVES = 3;
   // The report itself is wrong: sending it again cannot help.
   var INVALID = [400, 413, 422];
 
@@ -43,17 +51,30 @@
     });
   }
 
-  function send(report) {
+  function send(report, solved) {
     var id = report.client_id;
+    var headers = { "Content-Type": "application/json" };
+    if (report.proof) headers["X-Altcha"] = report.proof;
     return fetch("/api/v1/reports", {
       method: "POST",
       credentials: "omit",
-      headers: { "Content-Type": "application/json" },
+      headers: headers,
       body: JSON.stringify(report.body)
     }).then(function (response) {
       if (response.ok) return settle(id, { state: "sent" });
-      if (INVALID.indexOf(response.status) < 0) return null;  // 429, 5xx: kept for the next try
+      var gated = response.status === 429 || response.status === 400;
+      if (!gated && INVALID.indexOf(response.status) < 0) return null;  // 5xx: kept for the next try
       return response.json().catch(function () { return {}; }).then(function (answer) {
+        if (answer.challenge) {
+          // Prove the work and send the same report, same client_id, again;
+          // if that cannot be done now, it stays queued for the next try.
+          solved = solved || 0;
+          if (solved >= MAX_SOLVES) return null;
+          return loadPow().then(function (pow) { return pow.solve(answer.challenge); }).then(function (proof) {
+            return send({ client_id: id, body: report.body, proof: proof }, solved + 1);
+          }, function () { return null; });
+        }
+        if (response.status === 429) return null;
         return settle(id, { state: "refused", reason: (answer.error && answer.error.message) || "" });
       });
     });
@@ -83,6 +104,21 @@
   var status = document.getElementById("report-status");
   if (!form || !status || !scope.indexedDB || !scope.fetch || !scope.Promise || !scope.crypto) return;
   var el = form.elements;
+  var pow = null;
+  loadPow = function () {
+    if (scope.raidwatchPow) return Promise.resolve(scope.raidwatchPow);
+    if (!pow) {
+      pow = new Promise(function (resolve, reject) {
+        var tag = document.createElement("script");
+        tag.src = say.pow;
+        tag.nonce = script.nonce;
+        tag.onload = function () { resolve(scope.raidwatchPow); };
+        tag.onerror = function () { pow = null; reject(); };
+        document.head.appendChild(tag);
+      });
+    }
+    return pow;
+  };
   var button = form.querySelector("button[type=submit]");
 
   function newId() {
@@ -200,7 +236,7 @@
         return null;
       }
       if (response.status >= 500) return keepOnDevice(report);
-      form.submit();  // the form with the server's words beside each field
+      form.submit();  // the form with the server's words beside each field, or its check (429)
       return null;
     }, function () {
       return keepOnDevice(report);

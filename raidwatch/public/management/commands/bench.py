@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-KNOWN_BENCHES = ("ingest", "match", "fanout", "sse")
+KNOWN_BENCHES = ("ingest", "match", "fanout", "sse", "flood")
 # --subscribers when not given: the sizes the goals are stated at.
 DEFAULT_SUBSCRIBERS = {"match": 1_000_000, "fanout": 5_000}
 DEFAULT_DURATION_LIMIT_S = {"ingest": 60.0, "fanout": 300.0, "sse": 300.0}
@@ -81,6 +81,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--rounds", type=int, default=20, help="sse: incidents confirmed and timed")
         parser.add_argument(
+            "--per-minute", type=int, default=1000, help="flood: reports a minute (default 1,000)"
+        )
+        parser.add_argument(
+            "--flood-seconds", type=float, default=120.0, help="flood: how long the flood lasts (default 120)"
+        )
+        parser.add_argument(
             "--profile",
             action="store_true",
             help="fanout: profile the sending (slows it; the figures are then not comparable)",
@@ -102,6 +108,8 @@ class Command(BaseCommand):
             lines = self._fanout(options, progress)
         elif name == "sse":
             lines = self._sse(options, progress)
+        elif name == "flood":
+            lines = self._flood(options, progress)
         else:
             lines = self._ingest(options, progress)
         for line in lines:
@@ -173,3 +181,17 @@ class Command(BaseCommand):
             return run_sse(sse_options, progress).lines
         except HarnessError as exc:
             raise CommandError(f"bench sse could not measure: {exc}") from exc
+
+    def _flood(self, options: dict[str, Any], progress: Callable[[str], None]) -> list[dict[str, Any]]:
+        from bench.flood import FloodBenchOptions, run_flood_bench
+        from bench.ingest import HarnessError
+
+        flood_options = FloodBenchOptions(
+            per_minute=options["per_minute"],
+            duration_s=options["flood_seconds"],
+            work_dir=options["work_dir"],
+        )
+        try:
+            return run_flood_bench(flood_options, progress)
+        except HarnessError as exc:
+            raise CommandError(f"bench flood could not measure: {exc}") from exc

@@ -12,9 +12,11 @@ from django.views.decorators.http import require_http_methods
 
 from raidwatch.intake import gate
 from raidwatch.intake.actions import submit_report
+from raidwatch.intake.api import media_token_for
 from raidwatch.intake.forms import ReportForm
 from raidwatch.intake.models import Source
 from raidwatch.intake.sources import reporter_key_for
+from raidwatch.media.uploads import grant_photo_upload
 
 
 @require_http_methods(["GET", "POST"])
@@ -36,7 +38,9 @@ def report(request: HttpRequest) -> HttpResponse:
                 form.valid_report, source=Source.WEB, reporter_key=reporter_key_for(request)
             )
             # Post/redirect/get: a reload of the thanks page never resubmits.
-            return redirect(reverse("intake:thanks") + f"?incident={submitted.incident.pk}")
+            response = redirect(reverse("intake:thanks") + f"?incident={submitted.incident.pk}")
+            grant_photo_upload(response, media_token_for(submitted.report.pk))
+            return response
         status = 422
     else:
         form = ReportForm()

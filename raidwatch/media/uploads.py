@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.core.files.uploadhandler import MemoryFileUploadHandler, StopUpload
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from raidwatch.intake.api import MEDIA_TOKEN_SALT
@@ -21,8 +23,11 @@ from raidwatch.media.sanitise import PhotoRefused, max_upload_bytes, too_large
 
 # A report's token opens its photo upload for this long after the report.
 MEDIA_TOKEN_MAX_AGE = 24 * 3600
-# The web form keeps the token here, server-side: never in a URL, never in the page.
-SESSION_GRANT = "raidwatch_photo_grant"
+# The web form hands the token to the reporter's browser in this cookie: never
+# in a URL or the page, and not in a server-side session, which would keep a
+# row linking a browser to its report (the public site keeps no sessions).
+PHOTO_COOKIE = "raidwatch_photo"
+PHOTO_COOKIE_SECONDS = 3600
 
 
 class _Oversized(StopUpload):
@@ -73,11 +78,18 @@ def report_for_token(token: str) -> int | None:
     return report if isinstance(report, int) else None
 
 
-def grant_photo_upload(request: HttpRequest, media_token: str) -> None:
-    """Let this browser add photos to the report it just sent (the web form's thanks page)."""
-    request.session[SESSION_GRANT] = media_token
+def grant_photo_upload(response: HttpResponseBase, media_token: str) -> None:
+    """Let this browser add photos to the report it just sent, for an hour."""
+    response.set_cookie(
+        PHOTO_COOKIE,
+        media_token,
+        max_age=PHOTO_COOKIE_SECONDS,
+        httponly=True,
+        samesite="Strict",
+        secure=not settings.DEBUG and settings.PRODUCTION,
+    )
 
 
 def granted_report(request: HttpRequest) -> int | None:
-    token = request.session.get(SESSION_GRANT)
+    token = request.COOKIES.get(PHOTO_COOKIE)
     return report_for_token(token) if isinstance(token, str) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from raidwatch.media.actions import MAX_PHOTOS_PER_REPORT
 from raidwatch.media.models import Photo
 from raidwatch.media.tests import images
 from raidwatch.media.tests.helpers import new_report
-from raidwatch.media.uploads import SESSION_GRANT, grant_photo_upload
+from raidwatch.media.uploads import PHOTO_COOKIE
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +24,7 @@ def reporter_after_a_report(client: Client | None = None) -> tuple[Client, int, 
     client = client or Client()
     report = new_report()
     token = media_token_for(report.pk)
-    session = client.session
-    session[SESSION_GRANT] = token
-    session.save()
+    client.cookies[PHOTO_COOKIE] = token
     return client, report.pk, token
 
 
@@ -106,11 +105,21 @@ def test_the_form_goes_away_when_the_report_has_its_photos() -> None:
     assert 'name="file"' not in client.get("/en/report/thanks").content.decode()
 
 
-def test_grant_photo_upload_keeps_the_token_in_the_session() -> None:
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.test import RequestFactory
+def test_a_web_report_lets_its_own_browser_add_a_photo_and_keeps_no_session() -> None:
+    from django.contrib.sessions.models import Session
 
-    request = RequestFactory().get("/")
-    request.session = SessionStore()
-    grant_photo_upload(request, "token")
-    assert request.session[SESSION_GRANT] == "token"
+    client = Client()
+    sent = client.post(
+        "/en/report", {"kind": "raid", "place": "E1", "when": "0", "client_id": str(uuid.uuid4())}
+    )
+    assert sent.status_code == 302
+    cookie = sent.cookies[PHOTO_COOKIE]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Strict"
+    assert int(cookie["max-age"]) == 3600
+    assert not Session.objects.exists()  # nothing on the server ties this browser to its report
+    assert 'name="file"' in client.get("/en/report/thanks").content.decode()
+    assert upload(client, images.plain_jpeg()).status_code in (200, 201, 302)
+    assert Photo.objects.count() == 1
+    # Another browser cannot.
+    assert 'name="file"' not in Client().get("/en/report/thanks").content.decode()

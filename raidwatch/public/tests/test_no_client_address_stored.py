@@ -26,6 +26,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -34,6 +35,8 @@ from raidwatch.alerts.models import Alert, Scope
 from raidwatch.incidents import actions
 from raidwatch.intake.models import Report
 from raidwatch.lib import crypto
+from raidwatch.media.models import Photo
+from raidwatch.media.tests.images import plain_jpeg
 from raidwatch.testing.queue import run_queued_tasks
 
 ADDRESS = "203.0.113.77"
@@ -320,6 +323,18 @@ def run_every_flow(client: Client, verifier: Any, coordinator: Any | None = None
     assert posted.redirect_chain, posted.content
     assert posted.status_code == 200
     assert client.post("/en/report", {"kind": "arrest", "place": "", "when": "0"}).status_code == 422
+
+    # Photos: by the API with the report's media token, and by the thanks page's form.
+    photo = plain_jpeg()
+    by_api = client.post(
+        f"/api/v1/reports/{point.json()['id']}/media",
+        {"file": SimpleUploadedFile("p.jpg", photo, "image/jpeg")},
+        headers={"Authorization": f"Bearer {point.json()['media_token']}"},
+    )
+    assert by_api.status_code == 201, by_api.content
+    by_form = client.post("/en/report/photo", {"file": SimpleUploadedFile("p.jpg", photo, "image/jpeg")})
+    assert by_form.status_code in (200, 201, 302), by_form.content
+    assert Photo.objects.count() == 2  # both really stored, so both were searched
 
     # Subscribing, confirming by code and leaving: the subscriber's own flows.
     subscribed = client.post(

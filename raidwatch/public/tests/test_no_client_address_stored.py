@@ -485,8 +485,19 @@ def test_the_search_finds_a_truncated_hash_of_an_address_in_a_table_without_a_mo
 
 
 def test_the_search_finds_an_address_in_a_log_record(all_logs_at_debug: pytest.LogCaptureFixture) -> None:
-    logging.getLogger("django.request").debug("request from %s", ADDRESS)
+    # Straight to the capturing handler: the project's own handler would blank it first.
+    record = logging.LogRecord(
+        "django.request", logging.DEBUG, __file__, 1, "request from %s", (ADDRESS,), None
+    )
+    all_logs_at_debug.handler.handle(record)
     assert leaks(log_text(all_logs_at_debug)) == ["the client address"]
+
+
+def test_an_address_logged_through_the_configured_handlers_is_blanked(
+    all_logs_at_debug: pytest.LogCaptureFixture,
+) -> None:
+    logging.getLogger("django.request").warning("request from %s", ADDRESS)
+    assert leaks(log_text(all_logs_at_debug)) == []
 
 
 def test_the_search_finds_a_prefix_in_the_cache() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+import unicodedata
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,25 @@ def card_languages() -> list[tuple[str, str]]:
     return found
 
 
+# The script each card must be written in, as the first word of the Unicode
+# names of its letters; Latin-script languages are told apart by a letter of
+# their own alphabet that English lacks.
+SCRIPTS = {
+    "ar": "ARABIC",
+    "fa": "ARABIC",
+    "ur": "ARABIC",
+    "ckb": "ARABIC",
+    "ps": "ARABIC",
+    "bn": "BENGALI",
+    "pa": "GURMUKHI",
+    "ti": "ETHIOPIC",
+    "zh-hans": "CJK",
+}
+LATIN_MARKS = {"es": "ñóé", "pt": "ãçõ", "ro": "ăâîțș", "pl": "ąęłśżźó", "vi": "ơưđ", "sq": "ëç", "ht": "èò"}
+
+
 @pytest.mark.parametrize(("language", "jurisdiction"), card_languages())
-def test_every_card_fits_on_two_a6_pages(language: str, jurisdiction: str) -> None:
+def test_every_card_fits_on_two_a6_pages_in_its_own_script(language: str, jurisdiction: str) -> None:
     path = card.card_pdf(language, jurisdiction)
     assert path is not None
     reader = PdfReader(path)
@@ -63,6 +81,20 @@ def test_every_card_fits_on_two_a6_pages(language: str, jurisdiction: str) -> No
     for page in reader.pages:
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         assert (round(width, 1), round(height, 1)) == A6_POINTS
+    # The text can be extracted, and it is in the language's script (a missing
+    # font would come out as boxes or nothing at all).
+    text = "".join(page.extract_text() for page in reader.pages)
+    letters = [ch for ch in text if ch.isalpha()]
+    if language in SCRIPTS:
+        script = SCRIPTS[language]
+        share = sum(unicodedata.name(ch, "").startswith(script) for ch in letters) / max(len(letters), 1)
+        assert share > 0.5, f"{language}: only {share:.0%} of the letters are {script}"
+    elif language in LATIN_MARKS:
+        assert any(mark in text for mark in LATIN_MARKS[language]), (
+            f"{language}: none of {LATIN_MARKS[language]}"
+        )
+    else:
+        assert "Am I free to" in flowing(text)
 
 
 @pytest.mark.django_db

@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import gzip
-
 import pytest
-from playwright.sync_api import Page, Response
+from playwright.sync_api import Page
+
+from raidwatch.testing.pageweight import BUDGET_BYTES, first_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-BUDGET_BYTES = 30_000
-
-
-def compressed_size(body: bytes) -> int:
-    # Level 6 is the usual server default; mtime=0 keeps the figure reproducible.
-    return len(gzip.compress(body, compresslevel=6, mtime=0))
-
 
 def test_report_form_first_view_fits_the_budget(live_server, phone_page: Page) -> None:
-    responses: list[Response] = []
-    phone_page.on("response", lambda response: responses.append(response))
-    # networkidle, not load: anything fetched late still counts against the budget.
-    phone_page.goto(f"{live_server.url}/en/report", wait_until="networkidle")
-
-    # A missing stylesheet or script would make the page look lighter than it is.
-    assert all(response.ok for response in responses if not 300 <= response.status < 400), [
-        (response.status, response.url) for response in responses
-    ]
-    sizes = {
-        f"{response.request.resource_type} {response.url.removeprefix(live_server.url)}": compressed_size(
-            response.body()
-        )
-        for response in responses
-        if not 300 <= response.status < 400
-    }
-    total = sum(sizes.values())
-    print(f"\nreport form, first view: {total} bytes gzipped (budget {BUDGET_BYTES})")
-    for name, size in sizes.items():
-        print(f"  {size:>6}  {name}")
-
+    sizes = first_view(phone_page, live_server.url, "/en/report")
     assert any(name.startswith("document ") for name in sizes)
     assert any(name.startswith("stylesheet ") for name in sizes)
     assert any(name.startswith("script ") for name in sizes)
-    assert total <= BUDGET_BYTES, sizes
+    assert sum(sizes.values()) <= BUDGET_BYTES, sizes

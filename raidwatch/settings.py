@@ -330,10 +330,13 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
 # The password step is forgotten if the second factor does not follow within this.
 ACCOUNT_LOGIN_TIMEOUT = 5 * 60
-# Idle timeout (R9): with SESSION_COOKIE_AGE at 30 minutes (above), saving on
-# every request pushes the expiry on each time, so a session ends 30 minutes
-# after its last use.
-SESSION_SAVE_EVERY_REQUEST = True
+# Idle timeout (R9): with SESSION_COOKIE_AGE at 30 minutes (above), every page
+# of the volunteer area saves the session (VolunteerAreaMiddleware marks it
+# modified), pushing the expiry on, so a session ends 30 minutes after its last
+# use there. Not every request: a public page fetched at the same moment (the
+# service worker keeping pages for offline reading, another tab) would save the
+# copy it loaded and could overwrite a sign-in completed meanwhile.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]

@@ -47,7 +47,9 @@ function keep(cacheName, request, response) {
 }
 
 function fetchAndKeep(cacheName, url) {
-  return fetch(url, { credentials: "same-origin" }).then(function (response) {
+  // No cookies: these are public pages, and a volunteer's session must never
+  // ride along on a background fetch (its save could race a sign-in).
+  return fetch(url, { credentials: "omit" }).then(function (response) {
     return keep(cacheName, url, response.clone()).then(function () { return response; });
   });
 }

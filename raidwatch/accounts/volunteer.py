@@ -197,6 +197,9 @@ class VolunteerAreaMiddleware(MiddlewareMixin):
     ) -> HttpResponseBase | None:
         if not in_volunteer_area(request.path_info):
             return None
+        # Activity in the volunteer area keeps the session alive (the idle
+        # timeout, R9); an empty session is not saved, so visitors get none.
+        request.session.modified = True
         match = request.resolver_match
         page = match.url_name if match is not None else None
         if getattr(view_func, "__module__", "").startswith("allauth."):

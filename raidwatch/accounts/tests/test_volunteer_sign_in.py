@@ -250,7 +250,23 @@ def test_totp_secrets_are_sealed_in_the_database(enrolled: Any) -> None:
 
 def test_idle_timeout_is_thirty_minutes_at_most() -> None:
     assert settings.SESSION_COOKIE_AGE <= 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST
+
+
+def test_only_the_volunteer_area_saves_the_session(enrolled: Any) -> None:
+    """A public page fetched in the background (the service worker keeping pages
+    for offline reading) must not save the session it loaded: finishing after a
+    sign-in step, it would put the older session back and sign the volunteer out."""
+    client = Client()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        sign_in(client, enrolled)
+        saved = Session.objects.get().expire_date
+        traveller.shift(timedelta(minutes=5))
+        assert client.get("/en/rights/").status_code == 200
+        assert client.get("/en/report").status_code == 200
+        assert Session.objects.get().expire_date == saved
+        assert client.get(HOME).status_code == 200
+        assert Session.objects.get().expire_date == saved + timedelta(minutes=5)
 
 
 def test_a_session_ends_after_thirty_idle_minutes_but_not_while_used(enrolled: Any) -> None:

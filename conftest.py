@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,14 +37,30 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _close_background_connections(django_db_setup: None) -> Iterator[None]:
+def _close_background_connections(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """Before the test database is dropped, close the connections that
     background threads (the event hub's reader) keep open, so PostgreSQL does
     not refuse to drop a database that is "being accessed by other users"."""
     yield
+    from django.db import connection
+
     from raidwatch.lib.events import retire_hub
 
     retire_hub()
+    if connection.vendor != "postgresql":
+        return
+    # A connection closed by a thread or a killed process a moment ago can
+    # still be listed while its server process exits: give it a few seconds.
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.1)
 
 
 @pytest.fixture(autouse=True)

@@ -194,6 +194,28 @@ def _sweep(period: int, now: datetime) -> None:
     OpenQuestion.objects.filter(expires_at__lt=now).delete()
 
 
+def purge(now: datetime | None = None) -> int:
+    """Destroy what the gate no longer needs, whether or not requests come:
+    rate-limit keys of past hours (with one of them, a seized database's bucket
+    ids could be matched to the few million network prefixes by trying them
+    all), counts of past windows and expired challenge records. Returns how
+    many keys and rows went."""
+    current = now or timezone.now()
+    hour = int(current.timestamp() // 3600)
+    directory = _key_dir()
+    before = sorted(directory.glob("*.key")) if directory.exists() else []
+    with _key_lock:
+        for cached in [entry for entry in _hour_keys if entry[0] == directory and entry[1] != hour]:
+            del _hour_keys[cached]
+        _destroy_keys_before(directory, hour)
+    keys = sum(1 for path in before if not path.exists())
+    period = int(current.timestamp() // WINDOW_S)
+    counts, _ = GateCount.objects.filter(period__lt=period).delete()
+    spent, _ = SpentChallenge.objects.filter(expires_at__lt=current).delete()
+    questions, _ = OpenQuestion.objects.filter(expires_at__lt=current).delete()
+    return keys + counts + spent + questions
+
+
 def allowance() -> int:
     return int(settings.RAIDWATCH_REPORT_ALLOWANCE)
 

@@ -65,6 +65,13 @@ def purge_photos() -> int:
     return purge_expired_photos()
 
 
+def purge_gate_records() -> int:
+    """The abuse gate's past-hour keys, past-window counts and expired challenges."""
+    from raidwatch.intake.gate import purge
+
+    return purge()
+
+
 def prune_task_results() -> int:
     from django_tasks_db.models import DBTaskResult
 
@@ -92,6 +99,11 @@ RULES: tuple[RetentionRule, ...] = (
     RetentionRule("expire_stale_incidents", "stale unverified incidents expired", expire_stale_incidents),
     RetentionRule("prune_task_results", "finished background task records deleted", prune_task_results),
     RetentionRule("purge_photos", "expired photos deleted with their keys", purge_photos),
+    RetentionRule(
+        "purge_gate_records",
+        "rate-limit keys, counts and challenge records past their hour or window destroyed",
+        purge_gate_records,
+    ),
 )
 
 

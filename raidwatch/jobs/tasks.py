@@ -50,6 +50,11 @@ def purge_photos_task() -> int:
     return retention.purge_photos()
 
 
+@task
+def purge_gate_records_task() -> int:
+    return retention.purge_gate_records()
+
+
 PERIODIC: dict[str, tuple[Task[[], Any], timedelta]] = {
     # Retries and deliveries whose worker died are picked up here.
     "send_deliveries": (send_deliveries_task, timedelta(seconds=15)),
@@ -62,4 +67,6 @@ PERIODIC: dict[str, tuple[Task[[], Any], timedelta]] = {
     "purge_unconfirmed_subscriptions": (purge_unconfirmed_subscriptions_task, timedelta(hours=1)),
     # As often as location keys die: a photo shows a place as exactly as a point.
     "purge_photos": (purge_photos_task, timedelta(minutes=5)),
+    # Often enough that an hour's rate-limit key dies within minutes of the hour.
+    "purge_gate_records": (purge_gate_records_task, timedelta(minutes=5)),
 }

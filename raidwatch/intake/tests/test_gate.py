@@ -7,11 +7,13 @@ import hashlib
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
 import time_machine
 from altcha import v1 as altcha
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client, RequestFactory
 
@@ -255,3 +257,18 @@ def test_concurrent_counts_are_never_lost() -> None:
     assert dict(GateCount.objects.filter(period=period).values_list("bucket", "hits")) == dict.fromkeys(
         buckets, threads * each
     )
+
+
+def test_past_hours_keys_and_past_windows_counts_are_destroyed_even_when_no_one_comes(settings: Any) -> None:
+    start = datetime(2026, 11, 26, 12, 5, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        use_up_allowance(Client())
+        assert post(Client(), report_body(99)).status_code == 429
+        directory = gate._key_dir()
+        assert list(directory.glob("*.key"))
+        assert GateCount.objects.exists()
+        # A quiet night: nobody reports, so no request rotates anything.
+        traveller.shift(timedelta(hours=6))
+        call_command("purge", "--only", "purge_gate_records", stdout=StringIO())
+        assert list(directory.glob("*.key")) == []
+        assert not GateCount.objects.exists()

@@ -86,6 +86,12 @@ RAIDWATCH_DELIVERY_RETENTION_DAYS = env_int("RAIDWATCH_DELIVERY_RETENTION_DAYS",
 # How long a worker's claim on a batch of deliveries lasts before another may take it over.
 RAIDWATCH_DELIVERY_LEASE_SECONDS = env_int("RAIDWATCH_DELIVERY_LEASE_SECONDS", 120, minimum=1)
 RAIDWATCH_EMBEDDED_WORKER = env_bool("RAIDWATCH_EMBEDDED_WORKER", True)
+# The addresses of the operator's own reverse proxies (e.g. "127.0.0.1" for nginx
+# on the same host, which must set X-Forwarded-For to $remote_addr). Forwarding
+# headers from anyone else are ignored; empty means none are believed.
+RAIDWATCH_TRUSTED_PROXIES = tuple(
+    h.strip() for h in (env_str("RAIDWATCH_TRUSTED_PROXIES") or "").split(",") if h.strip()
+)
 # Whose law the rights pages describe by default; readers can switch (?jurisdiction=).
 RAIDWATCH_JURISDICTION = env_choice("RAIDWATCH_JURISDICTION", "uk", ("uk", "us"))
 

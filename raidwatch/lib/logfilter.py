@@ -16,9 +16,11 @@ import re
 
 # Candidates only; each is confirmed with ipaddress before it is replaced, so
 # times ("10:31:02") and versions ("1.2.3") are left alone.
-_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+# Not followed by a word character or by ".digit" (a longer dotted number), so
+# an address that ends a sentence ("from 203.0.113.9.") is still found.
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
 _IPV6 = re.compile(
-    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4})(?:%\w+)?(?![\w:.])"
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4})(?:%\w+)?(?![\w:]|\.\w)"
 )
 REDACTED = "[address]"
 

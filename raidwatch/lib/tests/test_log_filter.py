@@ -17,6 +17,9 @@ from raidwatch.lib.logfilter import REDACTED, DropClientAddresses, redact
 )
 def test_addresses_are_blanked_wherever_they_are(address: str) -> None:
     assert redact(f"peer ('{address}', 50430) said hello") == f"peer ('{REDACTED}', 50430) said hello"
+    assert redact(f"connection from {address}.") == f"connection from {REDACTED}."
+    if ":" not in address:  # after an IPv6 address a colon would read as part of it
+        assert redact(f"{address}: refused") == f"{REDACTED}: refused"
 
 
 @pytest.mark.parametrize("text", ["10:31:02", "version 1.2.3", "999.1.1.1", "a:b", "2026-11-26 10:31"])

@@ -51,6 +51,16 @@ class Command(BaseCommand):
                 port=options["port"],
                 access_log=False,
                 log_level="warning",
+                # Forwarding headers are believed only from the operator's own
+                # proxies (RAIDWATCH_TRUSTED_PROXIES); uvicorn would otherwise
+                # trust them from 127.0.0.1, and a same-host front end that does
+                # not set them (an onion service, a TCP proxy) would let every
+                # request choose its own address and so its own rate-limit bucket.
+                proxy_headers=bool(settings.RAIDWATCH_TRUSTED_PROXIES),
+                forwarded_allow_ips=",".join(settings.RAIDWATCH_TRUSTED_PROXIES) or None,
+                # No logging config of uvicorn's own: its loggers then reach the
+                # root handler, whose filter blanks addresses (R1).
+                log_config=None,
                 server_header=False,
                 lifespan="off",
                 # Open event streams never finish by themselves; without this a

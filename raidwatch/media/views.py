@@ -52,6 +52,11 @@ def _upload_page(
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponseBase:
+    if request.method == "POST" and request.META.get(PHOTO_TOO_LARGE):
+        # The body was not read (it is too big), so neither is its CSRF token:
+        # say what is wrong rather than "CSRF verification failed". Refusing
+        # changes nothing, so it needs no CSRF check.
+        return _upload_page(request, granted_report(request), too_large().message, status=413)
     if request.method == "POST":
         keep_uploads_in_memory(request)
     return _upload(request)
@@ -62,8 +67,6 @@ def _upload(request: HttpRequest) -> HttpResponse:
     report_id = granted_report(request)
     if request.method != "POST":
         return _upload_page(request, report_id)
-    if request.META.get(PHOTO_TOO_LARGE):
-        return _upload_page(request, report_id, too_large().message, status=413)
     if report_id is None:
         return _upload_page(request, None, status=403)
     try:

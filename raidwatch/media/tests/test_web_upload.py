@@ -123,3 +123,13 @@ def test_a_web_report_lets_its_own_browser_add_a_photo_and_keeps_no_session() ->
     assert Photo.objects.count() == 1
     # Another browser cannot.
     assert 'name="file"' not in Client().get("/en/report/thanks").content.decode()
+
+
+def test_a_photo_over_the_limit_is_refused_by_size_not_by_a_csrf_error() -> None:
+    # The body is not read when it is too big, so its CSRF token is not either.
+    client, _report_id, _token = reporter_after_a_report(Client(enforce_csrf_checks=True))
+    big = SimpleUploadedFile("big.jpg", b"\xff\xd8\xff" + b"\0" * (11 * 1024 * 1024), "image/jpeg")
+    response = client.post("/en/report/photo", {"file": big})
+    assert response.status_code == 413
+    assert "larger than 10 MB" in response.content.decode()
+    assert Photo.objects.count() == 0

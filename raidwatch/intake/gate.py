@@ -95,6 +95,9 @@ class Verdict:
     difficulty: int = MIN_DIFFICULTY
     retry_after: int = 0
     scope: Scope = Scope.REPORTS
+    # Whether the question for people without JavaScript may be offered and
+    # answered: a bot can do sums, so it has an allowance of its own.
+    question: bool = True
 
     def challenge(self) -> dict[str, Any]:
         return new_challenge(self.scope, self.difficulty)
@@ -146,6 +149,13 @@ def hour_key(now: datetime) -> bytes:
 def _bucket(key: bytes, material: str) -> int:
     digest = hmac.new(key, material.encode("utf-8"), hashlib.sha256).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def question_buckets(request: HttpRequest, scope: Scope, now: datetime) -> tuple[int, int]:
+    """(network, site) buckets counting answers to the no-JavaScript question."""
+    key = hour_key(now)
+    prefix = crypto.network_prefix(request.META.get("REMOTE_ADDR") or "")
+    return _bucket(key, f"{scope}|question-network|{prefix}"), _bucket(key, f"{scope}|question-site")
 
 
 def buckets_for(request: HttpRequest, scope: Scope, now: datetime) -> tuple[int, int, int]:
@@ -256,6 +266,8 @@ def check(
     if difficulty == 0:
         return PASSED
     retry_after = max(1, (period + 1) * WINDOW_S - int(current.timestamp()))
+    question_network, question_site = question_buckets(request, scope, current)
+    question_limits = {question_network: base, question_site: base * NETWORK_FACTOR}
     problem = Problem.REQUIRED
     if solution:
         problem_or_none = spend_solution(solution, scope, current)
@@ -263,11 +275,19 @@ def check(
             return PASSED
         problem = problem_or_none
     elif question_token:
+        # Each answer is counted before it is looked at, right or wrong.
+        answered = _count((question_network, question_site), period)
+        if any(answered[bucket] > limit for bucket, limit in question_limits.items()):
+            return Verdict(False, Problem.REQUIRED, difficulty, retry_after, scope, question=False)
         problem_or_none = answer_question(question_token, answer, current)
         if problem_or_none is None:
             return PASSED
         problem = problem_or_none
-    return Verdict(False, problem, difficulty, retry_after, scope)
+    seen = dict(
+        GateCount.objects.filter(bucket__in=question_limits, period=period).values_list("bucket", "hits")
+    )
+    offer = all(seen.get(bucket, 0) < limit for bucket, limit in question_limits.items())
+    return Verdict(False, problem, difficulty, retry_after, scope, question=offer)
 
 
 # --- ALTCHA proof-of-work ------------------------------------------------------------

@@ -70,7 +70,7 @@ def challenged(request: HttpRequest, form: ReportForm, verdict: gate.Verdict) ->
         "gate": {
             "message": _gate_message(problem),
             "challenge": json.dumps(verdict.challenge(), separators=(",", ":")),
-            "question": gate.new_question(),
+            "question": gate.new_question() if verdict.question else None,
             # Only a first refusal solves and sends by itself; after a failed try the
             # person presses the button, so a fault can never loop.
             "auto": problem == gate.Problem.REQUIRED,

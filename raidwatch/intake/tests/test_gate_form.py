@@ -126,3 +126,27 @@ def test_an_invalid_report_is_refused_without_counting(client: Client) -> None:
     for _ in range(ALLOWANCE * 3):
         assert client.post(URL, {"kind": "", "place": ""}).status_code == 422
     assert client.post(URL, form()).status_code == 302
+
+
+def test_a_bot_that_does_sums_gets_only_the_question_allowance(client: Client) -> None:
+    """The question is for people; past its own allowance per network, only the
+    proof-of-work (or waiting) lets a report through."""
+    use_up_allowance(client)
+    page = client.post(URL, form()).content.decode()
+    passed = 0
+    for _ in range(ALLOWANCE * 3):
+        token, answer = question_of(page)
+        response = client.post(URL, form(check_token=token, check_answer=str(answer)))
+        if response.status_code == 302:
+            passed += 1
+            page = client.post(URL, form()).content.decode()
+            if 'name="check_token"' not in page:
+                break
+        else:
+            page = response.content.decode()
+            break
+    assert passed == ALLOWANCE
+    assert Report.objects.count() == ALLOWANCE * 2
+    assert 'name="check_token"' not in page
+    assert "try again in a few minutes" in page
+    assert 'data-altcha="{' in page  # the script's way stays open

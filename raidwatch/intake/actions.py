@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -114,6 +114,14 @@ def submit_report(valid: ValidReport, *, source: str, reporter_key: str) -> Subm
         existing = Report.objects.select_related("incident").filter(client_id=valid.client_id).first()
         if valid.client_id is None or existing is None:
             raise
+        if (existing.kind, existing.cell, existing.description) != (
+            valid.kind,
+            location.cell,
+            valid.description,
+        ):
+            # Not a resend but another report with an old id (a form brought
+            # back by the Back button keeps its hidden id): store it, never drop it.
+            return submit_report(replace(valid, client_id=None), source=source, reporter_key=reporter_key)
         return Submitted(existing, existing.incident, created=False)
     return Submitted(report, incident, created=True)
 

@@ -34,6 +34,24 @@ def test_a_double_tap_stores_one_report(client: Client) -> None:
     assert Report.objects.count() == 1
 
 
+def test_a_different_report_with_an_old_id_is_stored_not_dropped(client: Client) -> None:
+    # A form brought back with the Back button keeps the hidden id it was served with.
+    client_id = str(uuid.uuid4())
+    client.post("/en/report", {"kind": "raid", "place": "E1", "when": "0", "client_id": client_id})
+    client.post(
+        "/en/report",
+        {
+            "kind": "checkpoint",
+            "place": "10001",
+            "when": "0",
+            "client_id": client_id,
+            "description": "at the bridge",
+        },
+    )
+    assert sorted(Report.objects.values_list("kind", flat=True)) == ["checkpoint", "raid"]
+    assert Report.objects.filter(client_id=client_id).count() == 1
+
+
 def test_a_point_from_use_my_location_is_sealed(client: Client) -> None:
     client.post(
         "/en/report",

@@ -270,7 +270,10 @@ def check(
     question_limits = {question_network: base, question_site: base * NETWORK_FACTOR}
     problem = Problem.REQUIRED
     if solution:
-        problem_or_none = spend_solution(solution, scope, current)
+        # The difficulty the client was last shown: this retry is itself counted
+        # above, and must not make its own solution too easy.
+        shown = max(difficulty_for(counts.get(bucket, 0) - 1, limit) for bucket, limit in limits.items())
+        problem_or_none = spend_solution(solution, scope, current, shown)
         if problem_or_none is None:
             return PASSED
         problem = problem_or_none
@@ -307,7 +310,9 @@ def new_challenge(scope: Scope, difficulty: int, now: datetime | None = None) ->
             max_number=max(MIN_DIFFICULTY, difficulty),
             hmac_key=_altcha_key(),
             expires=expires.astimezone(UTC),
-            params={"scope": str(scope)},
+            # Signed into the challenge, so a solution to an easy one collected
+            # earlier cannot be spent once the source's difficulty has risen.
+            params={"scope": str(scope), "difficulty": str(max(MIN_DIFFICULTY, difficulty))},
         )
     )
     return {
@@ -337,7 +342,7 @@ def _parse_solution(raw: str) -> dict[str, Any] | None:
     return data
 
 
-def spend_solution(raw: str, scope: Scope, now: datetime) -> Problem | None:
+def spend_solution(raw: str, scope: Scope, now: datetime, difficulty: int = MIN_DIFFICULTY) -> Problem | None:
     """None when ``raw`` solves a challenge of ours for this scope, unexpired and
     never used before (it is then spent); otherwise what is wrong with it."""
     data = _parse_solution(raw)
@@ -353,6 +358,12 @@ def spend_solution(raw: str, scope: Scope, now: datetime) -> Problem | None:
     params = altcha.extract_params(cast(altcha.PayloadType, data))
     if params.get("scope") != [str(scope)]:
         return Problem.INVALID
+    try:
+        signed_difficulty = int(params["difficulty"][0])
+    except (KeyError, IndexError, ValueError):
+        return Problem.INVALID
+    if signed_difficulty < difficulty:
+        return Problem.EXPIRED  # too easy now: solve the new, harder challenge
     try:
         expires = datetime.fromtimestamp(int(params["expires"][0]), UTC)
     except (KeyError, IndexError, ValueError, OverflowError, OSError):

@@ -272,3 +272,18 @@ def test_past_hours_keys_and_past_windows_counts_are_destroyed_even_when_no_one_
         call_command("purge", "--only", "purge_gate_records", stdout=StringIO())
         assert list(directory.glob("*.key")) == []
         assert not GateCount.objects.exists()
+
+
+def test_a_solution_to_an_easier_challenge_is_not_enough_once_difficulty_has_risen(client: Client) -> None:
+    use_up_allowance(client)
+    easy = post(client, report_body(10)).json()["challenge"]
+    # The source keeps going: one allowance of excess later, challenges are harder.
+    harder = easy
+    for number in range(ALLOWANCE + 1):
+        harder = post(client, report_body(20 + number)).json()["challenge"]
+    assert harder["maxnumber"] > easy["maxnumber"]
+    stale = post(client, report_body(30), HTTP_X_ALTCHA=solve(easy))
+    assert stale.status_code == 400
+    assert stale.json()["error"]["code"] == "proof_of_work_expired"
+    fresh = post(client, report_body(31), HTTP_X_ALTCHA=solve(stale.json()["challenge"]))
+    assert fresh.status_code == 201

@@ -7,7 +7,7 @@ sqlite3 (WAL, one connection, one commit per row) into a table about as wide as
 raidwatch's report table, and answers 201 with a small JSON body. raidwatch is
 measured as a fraction of this rate, taken in the same run on the same machine.
 
-    python -m bench.baseline_asgi --port 8001 --db /tmp/baseline.sqlite3
+    python -m bench.baseline_asgi --port 8001 --db baseline.sqlite3
 """
 
 from __future__ import annotations

@@ -13,10 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import cv2
-import numpy as np
 from PIL import Image, ImageFilter
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# OpenCV and numpy are imported where faces are looked for, not at start-up:
+# together they take about 50 ms and tens of MB in every web and worker
+# process, and only photo uploads need them.
 
 # A face box grows by this share on each side before blurring: hair, ears, chin.
 _MARGIN = 0.25
@@ -38,7 +44,9 @@ class Box:
 
 
 @cache
-def _cascade(name: str) -> cv2.CascadeClassifier:
+def _cascade(name: str) -> Any:
+    import cv2
+
     path = Path(cv2.data.haarcascades) / name  # type: ignore[attr-defined]
     classifier = cv2.CascadeClassifier(str(path))
     if classifier.empty():
@@ -46,7 +54,7 @@ def _cascade(name: str) -> cv2.CascadeClassifier:
     return classifier
 
 
-def _search(classifier: cv2.CascadeClassifier, grey: np.ndarray) -> list[tuple[int, int, int, int]]:
+def _search(classifier: Any, grey: np.ndarray) -> list[tuple[int, int, int, int]]:
     found = classifier.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=4, minSize=(20, 20))
     return [(int(x), int(y), int(w), int(h)) for (x, y, w, h) in found]
 
@@ -54,6 +62,9 @@ def _search(classifier: cv2.CascadeClassifier, grey: np.ndarray) -> list[tuple[i
 def detect_faces(image: Image.Image) -> list[Box]:
     """Boxes around the faces found; DetectionFailed if the detector itself fails."""
     try:
+        import cv2
+        import numpy as np
+
         grey = cv2.equalizeHist(np.asarray(image.convert("L"), dtype=np.uint8))
         width = grey.shape[1]
         boxes = _search(_cascade("haarcascade_frontalface_default.xml"), grey)
